@@ -1,0 +1,32 @@
+"""Pure tensor operations: Laplacian, singular values, total variation, resizing."""
+
+from dnsp.ops.laplacian import LAPLACIAN_KERNEL, as_image_batch, filter2d_valid, laplacian
+from dnsp.ops.resize import (
+    bicubic_resize,
+    bicubic_upscale,
+    block_downsample,
+    crop_to_multiple,
+    degrade,
+    downscale_affine,
+    gaussian_blur2d,
+    upscale_affine,
+)
+from dnsp.ops.svd import singular_values
+from dnsp.ops.tv import total_variation
+
+__all__ = [
+    "LAPLACIAN_KERNEL",
+    "as_image_batch",
+    "bicubic_resize",
+    "bicubic_upscale",
+    "block_downsample",
+    "crop_to_multiple",
+    "degrade",
+    "downscale_affine",
+    "filter2d_valid",
+    "gaussian_blur2d",
+    "laplacian",
+    "singular_values",
+    "total_variation",
+    "upscale_affine",
+]
