@@ -68,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"dnsp {args.command}: interrupted", file=sys.stderr)
         return 130
-    except Exception as exc:  # noqa: BLE001 - last-resort report for unexpected failures
+    except Exception as exc:  # last-resort report
         if debug:
             traceback.print_exc()
         else:

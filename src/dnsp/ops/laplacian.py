@@ -1,4 +1,4 @@
-"""The discrete Laplacian of the DNSP sharpness prior (paper Sec. II-C, Eq. 20 with SPEC typo fix)."""
+"""The discrete Laplacian of the DNSP sharpness prior (paper Sec. II-C, Eq. 20, SPEC fix)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,11 @@ from torch import Tensor
 __all__ = ["LAPLACIAN_KERNEL", "as_image_batch", "filter2d_valid", "laplacian", "laplacian_kernel"]
 
 #: L = [[0, -1, 0], [-1, 4, -1], [0, -1, 0]] used as a cross-correlation filter.
-LAPLACIAN_KERNEL: tuple[tuple[float, ...], ...] = ((0.0, -1.0, 0.0), (-1.0, 4.0, -1.0), (0.0, -1.0, 0.0))
+LAPLACIAN_KERNEL: tuple[tuple[float, ...], ...] = (
+    (0.0, -1.0, 0.0),
+    (-1.0, 4.0, -1.0),
+    (0.0, -1.0, 0.0),
+)
 
 
 def laplacian_kernel(

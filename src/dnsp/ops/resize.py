@@ -17,7 +17,6 @@ any size and any batch of leading axes, and is its own test oracle.
 
 from __future__ import annotations
 
-
 from collections.abc import Sequence
 from functools import lru_cache
 
