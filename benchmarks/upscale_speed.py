@@ -1,0 +1,130 @@
+"""Speed and peak memory of ``dnsp upscale`` on a whole 1 mm head at x2 (issue 7, item 3).
+
+Compares, in the same run and on the same volume:
+
+* ``dnsp``: the default shipped model through the user pipeline
+  (:func:`dnsp.infer.upscale.upscale_file`: load, scale, axial slices, network, save NIfTI);
+* ``dnsp-sr-only``: the same without file input/output (:func:`upscale_volume`);
+* ``scipy-cubic``: :func:`scipy.ndimage.zoom` with ``order=3`` by (s, s, 1) in-plane.
+
+Each case runs in a fresh Python process so that its peak resident memory (``ru_maxrss`` of
+the child) is its own. The volume is the BrainWeb phantom of ``../shared/data`` (181 x 217 x
+181, 1 mm), or the embedded phantom (181 x 217 x 106) when the shared data are absent. The
+machine's load average is printed: on a shared CPU, wall time depends on other users; CPU time
+(user + system) of the child is reported as well.
+
+Usage: ``python benchmarks/upscale_speed.py [--scale 2] [--model NAME] [--repeats 1]
+[--json OUT]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_HEAD = REPO / ".." / "shared" / "data" / "brainweb" / "t1_icbm_normal_1mm_pn3_rf20.nii.gz"
+
+_CHILD = r"""
+import json, resource, sys, time
+case, src, dst, scale, model, threads = sys.argv[1:7]
+scale = int(scale)
+t_import = time.perf_counter()
+import numpy as np
+import torch
+if threads != "default":
+    torch.set_num_threads(int(threads))
+from dnsp.data.io import load_volume
+info = {"case": case, "torch_threads": torch.get_num_threads()}
+if case == "scipy-cubic":
+    from scipy import ndimage
+    from dnsp.data.orientation import axial_axes
+    vol = load_volume(src)
+    zoom = [1.0, 1.0, 1.0]
+    row, col, _ = axial_axes(vol.affine)
+    zoom[row] = zoom[col] = scale
+    t0 = time.perf_counter(); c0 = time.process_time()
+    out = ndimage.zoom(vol.data, zoom, order=3)
+    info["shape_in"], info["shape_out"] = list(vol.data.shape), list(out.shape)
+else:
+    from dnsp.infer.upscale import build_method, upscale_file, upscale_volume
+    method = build_method(scale, model=None if model == "default" else model, device="cpu")
+    info["method"] = method.name
+    if case == "dnsp":
+        t0 = time.perf_counter(); c0 = time.process_time()
+        upscale_file(src, dst, method, scale, progress=False)
+    else:
+        vol = load_volume(src)
+        t0 = time.perf_counter(); c0 = time.process_time()
+        out, _ = upscale_volume(vol.data, vol.affine, method, scale)
+        info["shape_in"], info["shape_out"] = list(vol.data.shape), list(out.shape)
+info["wall_s"] = time.perf_counter() - t0
+info["cpu_s"] = time.process_time() - c0
+info["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+print(json.dumps(info))
+"""
+
+
+def _head() -> Path:
+    if SHARED_HEAD.is_file():
+        return SHARED_HEAD.resolve()
+    from dnsp.data.embedded import phantom_path
+
+    return phantom_path()
+
+
+def run_case(case: str, src: Path, scale: int, model: str, threads: str) -> dict:
+    """Run one case in a child process and return its measurements."""
+    with tempfile.TemporaryDirectory() as tmp:
+        dst = Path(tmp) / "out.nii.gz"
+        proc = subprocess.run(
+            [sys.executable, "-c", _CHILD, case, str(src), str(dst), str(scale), model, threads],
+            capture_output=True, text=True, check=False,
+        )
+        if proc.returncode != 0:
+            raise RuntimeError(f"case {case} failed:\n{proc.stderr}")
+        info = json.loads(proc.stdout.strip().splitlines()[-1])
+        if dst.exists():
+            info["output_mb"] = dst.stat().st_size / 2**20
+    return info
+
+
+def main() -> int:
+    """Run the benchmark and print one line per case (and optional JSON)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=int, default=2)
+    parser.add_argument("--model", default="default")
+    parser.add_argument("--threads", default="default")
+    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--cases", nargs="+", default=["scipy-cubic", "dnsp-sr-only", "dnsp"])
+    parser.add_argument("--json", default=None, help="also write the results here")
+    args = parser.parse_args()
+    src = _head()
+    print(f"volume: {src}  scale: x{args.scale}  cpus: {os.cpu_count()}  "
+          f"load average: {' '.join(f'{v:.2f}' for v in os.getloadavg())}", flush=True)
+    results = []
+    for rep in range(args.repeats):
+        for case in args.cases:
+            info = run_case(case, src, args.scale, args.model, args.threads)
+            info["repeat"] = rep
+            results.append(info)
+            print(f"{case:13s} wall {info['wall_s']:7.1f} s  cpu {info['cpu_s']:7.1f} s  "
+                  f"peak RSS {info['peak_rss_mb']:7.0f} MB  "
+                  f"{info.get('method', '')} {info.get('shape_out', '')}", flush=True)
+    print(f"load average after: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"volume": str(src), "results": results,
+                                               "time": time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                                                     time.gmtime())},
+                                              indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

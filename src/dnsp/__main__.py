@@ -1,0 +1,5 @@
+import sys
+
+from dnsp.cli import main
+
+sys.exit(main())

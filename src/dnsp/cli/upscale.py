@@ -1,0 +1,116 @@
+"""``dnsp upscale IN OUT --scale S``: super-resolve a volume or a folder of volumes.
+
+IN is a NIfTI/Analyze/MINC file, a DICOM series folder, or a folder of volumes (any layout,
+BIDS included). OUT is a ``.nii``/``.nii.gz`` file, or a folder for folder input (mirrored
+layout, finished files skipped). See ``docs/upscale.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+NAME = "upscale"
+HELP = "super-resolve a volume (or a folder of volumes) in its axial plane; NIfTI out"
+
+_OUT_SUFFIXES = (".nii", ".nii.gz")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare the command's arguments."""
+    parser.add_argument("input", nargs="?", help="NIfTI/Analyze/MINC file, DICOM series "
+                        "folder, or a folder of volumes")
+    parser.add_argument("output", nargs="?", help="output .nii/.nii.gz file, or a folder when "
+                        "the input is a folder of volumes")
+    parser.add_argument("--scale", "-s", type=int,
+                        help="integer in-plane upscaling factor >= 2 (shipped models: 2, 3, 4)")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--model", "-m", metavar="NAME_OR_CHECKPOINT",
+                       help="shipped model name (see --list-models) or a model/checkpoint "
+                       "file; default: the shipped DNSP model for the scale")
+    which.add_argument("--method", choices=("bicubic", "lrtv", "srsw"),
+                       help="use a model-based method instead of a network")
+    parser.add_argument("--device", default="auto",
+                        help="auto (default: CUDA if available), cpu, cuda or cuda:N")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="CPU threads for the network (default: torch's choice)")
+    parser.add_argument("--tile-pixels", type=int, default=None, metavar="N",
+                        help="largest tile (HR pixels, overlap included) per network call; "
+                        "bounds memory (default 1048576 = 1024 x 1024)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="folder mode: redo outputs that already exist (default: skip)")
+    bar = parser.add_mutually_exclusive_group()
+    bar.add_argument("--progress", dest="progress", action="store_true", default=None,
+                     help="always show progress bars (default: only on a terminal)")
+    bar.add_argument("--quiet", "-q", dest="progress", action="store_false",
+                     help="no progress bars and no per-file lines")
+    parser.add_argument("--list-models", action="store_true",
+                        help="list the shipped models and exit")
+
+
+def _list_models() -> int:
+    from dnsp.infer.pretrained import available_models, read_manifest
+
+    defaults = {v: k for k, v in read_manifest().get("defaults", {}).items()}
+    for info in available_models():
+        tag = f" (default for x{defaults[info.name]})" if info.name in defaults else ""
+        print(f"{info.name}: x{info.scale}, {info.network} {info.network_kwargs}{tag}")
+    return 0
+
+
+def _is_folder_mode(inp: Path, out: Path) -> bool:
+    """Folder input is a folder of volumes unless it is one DICOM series written to a file."""
+    from dnsp.infer.upscale import find_inputs
+
+    if not inp.is_dir():
+        return False
+    if out.name.lower().endswith(_OUT_SUFFIXES):
+        items = find_inputs(inp)
+        return not (len(items) == 1 and items[0][0] == inp) and bool(items)
+    return True
+
+
+def run(args: argparse.Namespace) -> int:
+    """Build the method, then upscale the file or the folder."""
+    from dnsp.errors import InputError
+    from dnsp.infer.upscale import build_method, upscale_file, upscale_folder
+
+    if args.list_models:
+        return _list_models()
+    if args.input is None or args.output is None or args.scale is None:
+        raise InputError("give IN, OUT and --scale (see dnsp upscale --help)")
+    if args.scale < 2:
+        raise InputError(f"--scale must be an integer >= 2, got {args.scale}")
+    if args.threads is not None and args.threads < 1:
+        raise InputError(f"--threads must be >= 1, got {args.threads}")
+    if args.tile_pixels is not None and args.tile_pixels < 1:
+        raise InputError(f"--tile-pixels must be >= 1, got {args.tile_pixels}")
+    inp, out = Path(args.input), Path(args.output)
+    if not inp.exists():
+        raise InputError(f"input does not exist: {inp}")
+    folder_mode = _is_folder_mode(inp, out)
+    if not folder_mode and not out.name.lower().endswith(_OUT_SUFFIXES):
+        raise InputError(f"output must be a NIfTI file ending in .nii or .nii.gz: {out}")
+    try:
+        method = build_method(args.scale, model=args.model, method=args.method,
+                              device=args.device, threads=args.threads,
+                              max_pixels=args.tile_pixels)
+    except ValueError as exc:  # e.g. a tile too small for the network's margin
+        raise InputError(str(exc)) from exc
+    if not folder_mode:
+        upscale_file(inp, out, method, args.scale, progress=args.progress)
+        if args.progress is not False:
+            print(f"{out}: x{args.scale} with {method.name}")
+        return 0
+    quiet = args.progress is False
+    result = upscale_folder(inp, out, method, args.scale, overwrite=args.overwrite,
+                            progress=args.progress,
+                            log=None if quiet else (lambda line: print(line, flush=True)))
+    summary = (f"{len(result.written)} written, {len(result.skipped)} skipped, "
+               f"{len(result.failed)} failed (x{args.scale} with {method.name})")
+    if result.failed:
+        first, why = result.failed[0]
+        raise InputError(f"{summary}; first failure: {first}: {why}")
+    if not quiet:
+        print(summary)
+    return 0

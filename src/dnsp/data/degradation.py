@@ -1,0 +1,114 @@
+"""Volume-level LR simulation and bicubic upscaling with affines (SPEC section 4).
+
+The 2-D operators live in :mod:`dnsp.ops.resize`; here they act on the axial plane of a
+volume (found from its affine, :mod:`dnsp.data.orientation`) and the affine follows the rule of
+SPEC section 4: an LR voxel ``i`` sits at HR coordinate ``s * i + (s - 1) / 2`` and an upscaled
+voxel ``j`` at LR coordinate ``(j + 0.5) / s - 0.5`` along each in-plane axis.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from dnsp.data.orientation import axial_axes, from_axial_stack, to_axial_stack
+from dnsp.ops import bicubic_upscale, crop_to_multiple, degrade, downscale_affine, upscale_affine
+
+__all__ = [
+    "bicubic_upscale_slices",
+    "bicubic_upscale_volume",
+    "crop_volume_to_multiple",
+    "degrade_slices",
+    "degrade_volume",
+]
+
+_CHUNK = 64
+
+
+def _check_scale(scale: int, minimum: int) -> int:
+    if isinstance(scale, bool) or not isinstance(scale, (int, np.integer)) or scale < minimum:
+        raise ValueError(f"scale must be an integer >= {minimum}, got {scale!r}")
+    return int(scale)
+
+
+def _apply_chunked(stack: np.ndarray, fn, scale: int) -> np.ndarray:  # type: ignore[no-untyped-def]
+    outs = []
+    for start in range(0, stack.shape[0], _CHUNK):
+        part = torch.from_numpy(np.ascontiguousarray(stack[start:start + _CHUNK], np.float32))
+        outs.append(fn(part, scale).numpy())
+    return np.concatenate(outs, axis=0).astype(np.float32, copy=False)
+
+
+def degrade_slices(hr: np.ndarray, scale: int) -> np.ndarray:
+    """LR simulation of 2-D slices ``(N, H, W)`` or one slice ``(H, W)`` (dnsp.ops.degrade)."""
+    s = _check_scale(scale, 2)
+    arr = np.asarray(hr, dtype=np.float32)
+    if arr.ndim == 2:
+        return degrade_slices(arr[None], s)[0]
+    if arr.ndim != 3:
+        raise ValueError(f"slices must be (H, W) or (N, H, W), got shape {tuple(arr.shape)}")
+    return _apply_chunked(arr, degrade, s)
+
+
+def bicubic_upscale_slices(lr: np.ndarray, scale: int) -> np.ndarray:
+    """Centre-aligned Keys (a = -0.5) bicubic upscaling of ``(N, h, w)`` or ``(h, w)`` slices."""
+    s = _check_scale(scale, 1)
+    arr = np.asarray(lr, dtype=np.float32)
+    if arr.ndim == 2:
+        return bicubic_upscale_slices(arr[None], s)[0]
+    if arr.ndim != 3:
+        raise ValueError(f"slices must be (h, w) or (N, h, w), got shape {tuple(arr.shape)}")
+    return _apply_chunked(arr, bicubic_upscale, s)
+
+
+def crop_volume_to_multiple(
+    data: np.ndarray, affine: np.ndarray, scale: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Drop trailing in-plane voxels so both axial axes are multiples of ``scale``.
+
+    The affine is unchanged: the kept voxels keep their indices.
+    """
+    s = _check_scale(scale, 1)
+    stack = to_axial_stack(data, affine)
+    cropped = crop_to_multiple(torch.from_numpy(np.ascontiguousarray(stack)), s).numpy()
+    return from_axial_stack(cropped, affine), np.asarray(affine, dtype=np.float64).copy()
+
+
+def degrade_volume(
+    data: np.ndarray, affine: np.ndarray, scale: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Simulate the LR volume of SPEC section 4 in the axial plane.
+
+    Crop each in-plane axis to a multiple of ``scale``, blur with sigma = s/2, average s x s
+    blocks. The slice axis is untouched.
+
+    Args:
+        data: 3-D volume in any voxel order.
+        affine: Its (4, 4) voxel-to-world matrix.
+        scale: Integer factor s >= 2.
+
+    Returns:
+        ``(lr, lr_affine)`` in the input's voxel order; ``lr_affine = affine @ T`` with
+        T scaling the in-plane axes by s and shifting them by (s - 1)/2 HR voxels.
+    """
+    s = _check_scale(scale, 2)
+    row, col, _ = axial_axes(affine)
+    stack = to_axial_stack(data, affine)
+    lr = degrade_slices(stack, s)
+    return from_axial_stack(lr, affine), downscale_affine(affine, s, axes=(row, col))
+
+
+def bicubic_upscale_volume(
+    data: np.ndarray, affine: np.ndarray, scale: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Bicubic (Keys a = -0.5, centre-aligned) upscaling of the axial plane by ``scale``.
+
+    Returns:
+        ``(up, up_affine)``; ``up_affine = affine @ T`` with T scaling the in-plane axes by
+        1/s and shifting them by (1/s - 1)/2 voxel (SPEC section 4).
+    """
+    s = _check_scale(scale, 1)
+    row, col, _ = axial_axes(affine)
+    stack = to_axial_stack(data, affine)
+    up = bicubic_upscale_slices(stack, s)
+    return from_axial_stack(up, affine), upscale_affine(affine, s, axes=(row, col))

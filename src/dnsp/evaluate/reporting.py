@@ -1,0 +1,180 @@
+"""Assemble the report of a reproduction: tables, paper comparison, statistics, figures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from dnsp.evaluate import figures as F
+from dnsp.evaluate.experiments import Budget, Experiment
+from dnsp.evaluate.report import Report
+from dnsp.evaluate.stats import (
+    format_paired_table,
+    one_way_anova,
+    paired_comparisons,
+    two_way_anova,
+)
+
+__all__ = ["build_report", "gain_table", "summary_table"]
+
+_GROUP = ["dataset", "scale", "fraction"]
+
+
+def summary_table(results: pd.DataFrame) -> pd.DataFrame:
+    """Mean PSNR/SSIM (whole slice and brain-masked) per method x dataset x scale x fraction."""
+    keys = [*_GROUP, "method"]
+    agg = results.groupby(keys, sort=False).agg(
+        n=("psnr", "size"), psnr=("psnr", "mean"), ssim=("ssim", "mean"),
+        psnr_brain=("psnr_brain", "mean"), ssim_brain=("ssim_brain", "mean"))
+    return agg.reset_index()
+
+
+def gain_table(results: pd.DataFrame, reference: str = "Bicubic") -> pd.DataFrame:
+    """Mean per-image PSNR gain of each method over ``reference`` on the same slices."""
+    if reference not in set(results["method"]):
+        return pd.DataFrame()
+    keys = ["dataset", "scale", "subject", "slice"]
+    ref = results[results["method"] == reference].drop_duplicates(keys)[[*keys, "psnr", "ssim"]]
+    merged = results.merge(ref, on=keys, suffixes=("", "_ref"))
+    merged["psnr_gain"] = merged["psnr"] - merged["psnr_ref"]
+    merged["ssim_gain"] = merged["ssim"] - merged["ssim_ref"]
+    out = merged.groupby([*_GROUP, "method"], sort=False).agg(
+        psnr_gain=("psnr_gain", "mean"), ssim_gain=("ssim_gain", "mean")).reset_index()
+    return out[out["method"] != reference]
+
+
+def _paper_table(paper: dict[str, Any]) -> pd.DataFrame | None:
+    rows = paper.get("rows")
+    cols = paper.get("columns")
+    if not rows or not cols:
+        return None
+    return pd.DataFrame([{"method": k, **dict(zip(cols, v, strict=False))}
+                         for k, v in rows.items()])
+
+
+def _figures(exp: Experiment, results: pd.DataFrame, out: Path, rep: Report) -> None:
+    figdir = out / "figures"
+    figdir.mkdir(parents=True, exist_ok=True)
+    samples = out / "results" / "samples"
+    hr_files = sorted(samples.glob("*-HR.npy"))
+    hr0 = np.load(hr_files[0]) if hr_files else None
+    if "fig2" in exp.figures and hr0 is not None:
+        rep.add_figure(F.fig2_rank_psnr(hr0, figdir / "fig2_rank_psnr.png"),
+                       "Fig. 2: PSNR of truncated-SVD reconstructions of a test slice vs rank.")
+    if "fig3" in exp.figures and hr0 is not None:
+        rep.add_figure(F.fig3_laplacian_variance(hr0, figdir / "fig3_laplacian_variance.png"),
+                       "Fig. 3: variance of the Laplacian vs Gaussian blur.")
+    if "visual" in exp.figures:
+        for hr_path in hr_files:
+            tag = hr_path.name[: -len("-HR.npy")]
+            ds, scale = tag.rsplit("-x", 1)
+            sub = results[(results["dataset"] == ds)]
+            frac = sub["fraction"].max() if len(sub) else 1.0
+            ftag = f"{tag}-f{int(round(100 * frac))}"
+            means = sub[sub["fraction"] == frac].groupby("method")["psnr"].mean()
+            top = list(means.sort_values(ascending=False).index[:4])
+            outs = {m: np.load(samples / f"{ftag}-{m}.npy") for m in top
+                    if (samples / f"{ftag}-{m}.npy").is_file()}
+            if outs:
+                rep.add_figure(
+                    F.fig_visual_comparison(outs, np.load(hr_path),
+                                            figdir / f"visual_{tag}.png",
+                                            title=f"{ds} x{scale}"),
+                    f"Figs. 11-14 style: top methods by mean PSNR on {ds} x{scale}; "
+                    "labels are PSNR/SSIM of the slice.")
+    runs = out / "runs"
+    if "fig9" in exp.figures and runs.is_dir():
+        for tagdir in sorted(p for p in runs.iterdir() if p.is_dir()):
+            logs = {d.name: d / "metrics.csv" for d in sorted(tagdir.iterdir())
+                    if (d / "metrics.csv").is_file()}
+            if logs:
+                rep.add_figure(F.fig9_validation_curves(logs, figdir / f"fig9_{tagdir.name}.png"),
+                               f"Fig. 9: validation PSNR/SSIM per epoch ({tagdir.name}).")
+    if "fig8" in exp.figures and runs.is_dir() and hr0 is not None:
+        import torch
+
+        for ck in sorted(runs.glob("*/*/best.pt"))[:2]:
+            state = torch.load(ck, map_location="cpu", weights_only=False)
+            w = state.get("loss", {}).get("sharpness_filters.weight")
+            if w is not None:
+                rep.add_figure(F.fig8_learned_filters(w, hr0, figdir / f"fig8_{ck.parent.name}_"
+                                                      f"{ck.parent.parent.name}.png"),
+                               f"Fig. 8: learned sharpness filters of {ck.parent.name} "
+                               f"({ck.parent.parent.name}) and their responses vs the Laplacian.")
+    if "fig15" in exp.figures and results["fraction"].nunique() > 1:
+        rep.add_figure(F.fig15_training_fraction(results, figdir / "fig15_fraction.png"),
+                       "Fig. 15: mean PSNR vs fraction of training images (95% CI).")
+
+
+def _statistics(exp: Experiment, results: pd.DataFrame, out: Path, rep: Report) -> None:
+    rep.add_heading("Statistics")
+    if exp.compare:
+        pairs = [(a, b) for a, b in exp.compare
+                 if a in set(results["method"]) and b in set(results["method"])]
+        if pairs:
+            paired = paired_comparisons(results, pairs=pairs, by=_GROUP)
+            rep.add_table(format_paired_table(paired),
+                          "Paired comparisons on the same slices (PSNR, dB): mean difference "
+                          "with 95% CI, Cohen's d_z, paired t and Wilcoxon p-values (Holm).")
+    methods = results["method"].nunique()
+    for (scale, frac), g in results.groupby(["scale", "fraction"]):
+        if methods < 2 or g["method"].nunique() < 2:
+            continue
+        try:
+            if g["dataset"].nunique() >= 2:
+                res = two_way_anova(g, "psnr", ("method", "dataset"))
+                kind = "two-way (method x dataset)"
+            else:
+                res = one_way_anova(g, "psnr", "method")
+                kind = "one-way (method)"
+        except ValueError as exc:
+            rep.add_paragraph(f"ANOVA x{scale}, fraction {frac}: not computed ({exc}).")
+            continue
+        rep.add_paragraph(f"ANOVA {kind}, x{scale}, fraction {frac:g}: {res.describe()}")
+        if "anova" in exp.figures:
+            name = f"anova_x{scale}_f{int(round(100 * frac))}.png"
+            rep.add_figure(F.anova_interval_plot(res, out / "figures" / name),
+                           f"ANOVA intervals (95% CI of mean PSNR per cell), x{scale}.")
+
+
+def build_report(exp: Experiment, budget_name: str, budget: Budget, results: pd.DataFrame,
+                 out: Path, skipped: list[str]) -> Report:
+    """Build (not write) the report of a reproduction run."""
+    (out / "figures").mkdir(parents=True, exist_ok=True)
+    rep = Report(f"{exp.title} (budget: {budget_name})")
+    if exp.description:
+        rep.add_paragraph(exp.description)
+    notes = [f"Budget `{budget_name}`: {budget.note}" if budget.note else
+             f"Budget `{budget_name}`."]
+    if skipped:
+        notes.append("Skipped: " + "; ".join(skipped) + ".")
+    notes.append("Every number below was measured in this run; per-slice values are in "
+                 "`results/per_slice.csv`. PSNR/SSIM use data range 1 on the [0, 1]-scaled HR "
+                 "(99.9th percentile), whole slice; `*_brain` inside the head mask.")
+    rep.add_paragraph(" ".join(notes))
+    rep.add_heading("Measured results")
+    rep.add_table(summary_table(results), "Mean per-slice metrics.")
+    gains = gain_table(results)
+    if len(gains):
+        rep.add_table(gains, "Mean PSNR/SSIM gain over bicubic on the same slices.")
+    paper = _paper_table(exp.paper)
+    if paper is not None:
+        rep.add_heading("The paper's numbers")
+        if exp.paper.get("note"):
+            rep.add_paragraph(str(exp.paper["note"]))
+        rep.add_table(paper, exp.paper.get("caption", "As published (PSNR dB / SSIM)."))
+    _statistics(exp, results, out, rep)
+    rep.add_heading("Figures")
+    _figures(exp, results, out, rep)
+    rep.add_heading("Configuration")
+    rep.add_config(f"experiment {exp.name}", Path(exp.path).read_text(encoding="utf-8")
+                   if exp.path else "")
+    for cfg in sorted((out / "runs").glob("*/*/config.yml"))[:12]:
+        rep.add_config(f"training run {cfg.parent.parent.name}/{cfg.parent.name}",
+                       yaml.safe_load(cfg.read_text(encoding="utf-8")))
+    rep.add_environment()
+    return rep

@@ -1,0 +1,280 @@
+"""``dnsp reproduce``: run one of the paper's experiments end to end and write its report.
+
+For each dataset x scale x training fraction of the experiment (reduced by the budget), each
+method is trained if it is a network (a resumable run under ``OUT/runs``) and scored on the
+test slices; per-slice results are kept per method under ``OUT/results/parts`` so that an
+interrupted reproduction continues where it stopped. The report (``report.md`` and a
+self-contained ``report.html``) holds the measured tables next to the paper's, paired tests,
+ANOVA, figures, the configs used and the versions.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dnsp.data.datasets import SRDataSpec, load_eval_slices
+from dnsp.errors import InputError
+from dnsp.evaluate.experiments import Budget, DatasetDef, Experiment, MethodDef, dotted_to_nested
+from dnsp.evaluate.runs import EvalSet, SameGridNetwork, evaluate_method, load_eval_set
+from dnsp.fsutil import atomic_path
+from dnsp.metrics import read_records_csv, write_records_csv
+
+__all__ = ["ReproduceResult", "reproduce", "shared_data_root"]
+
+_SPEC_FIELDS = {f for f in SRDataSpec.__dataclass_fields__}
+
+
+def shared_data_root() -> Path | None:
+    """``<repo>/../shared/data`` (development data) when present, else None."""
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        cand = parent.parent / "shared" / "data"
+        if (parent / "pyproject.toml").is_file() and cand.is_dir():
+            return cand
+    cand = Path.cwd().parent / "shared" / "data"
+    return cand if cand.is_dir() else None
+
+
+@dataclass
+class ReproduceResult:
+    """What a reproduction produced."""
+
+    out_dir: Path
+    results: pd.DataFrame
+    report_md: Path
+    report_html: Path
+    skipped: list[str]
+
+
+def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in top.items():
+        out[k] = _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) \
+            else v
+    return out
+
+
+def _log(msg: str, quiet: bool) -> None:
+    if not quiet:
+        print(msg, file=sys.stderr, flush=True)
+
+
+def _prepare_dataset(ds: DatasetDef, out: Path, quiet: bool) -> dict[str, Any]:
+    """Return the data section for ``ds``, building derived pair folders when needed."""
+    data = dict(ds.data)
+    if data.get("source") == "ixi" and not data.get("root"):
+        root = shared_data_root()
+        if root is None:
+            raise InputError("IXI data not found (../shared/data/ixi-t1-2mm); pass data.root")
+        data["root"] = str(root / "ixi-t1-2mm")
+    if ds.prepare is None:
+        return data
+    src = SRDataSpec(**{k: v for k, v in data.items() if k in _SPEC_FIELDS})
+    from dnsp.data.datasets import discover_subjects
+
+    paths = [s.paths[0] for s in discover_subjects(src)]
+    folder = out / "derived" / f"{ds.name}-{ds.prepare}"
+    marker = folder / "done.json"
+    if not marker.is_file():
+        _log(f"[reproduce] preparing {ds.prepare} pairs for {ds.name} in {folder}", quiet)
+        if ds.prepare == "registered_pairs":
+            from dnsp.data.pairs import make_pairs_folder
+
+            make_pairs_folder(paths, folder, **ds.prepare_params)
+        elif ds.prepare == "lowfield":
+            _make_lowfield_pairs(paths, folder, **ds.prepare_params)
+        else:
+            raise InputError(f"dataset {ds.name}: unknown prepare step {ds.prepare!r} "
+                             "(valid: lowfield, registered_pairs)")
+        with atomic_path(marker) as tmp:
+            tmp.write_text(json.dumps({"n": len(paths)}))
+    return {**{k: v for k, v in data.items() if k not in ("source", "root", "pattern")},
+            "source": "pairs", "root": str(folder)}
+
+
+def _make_lowfield_pairs(paths: list[Path], folder: Path, b_high: float = 3.0,
+                         b_low: float = 1.5, relaxation_factor: float = 1.0,
+                         seed: int = 0) -> None:
+    """HR = the 3 T volume, LR = its simulated low-field version on the same grid (Sec. IV-E)."""
+    from dnsp.data.io import load_volume, save_volume
+    from dnsp.data.lowfield import simulate_low_field
+
+    for sub in ("hr", "lr"):
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+    for k, p in enumerate(paths):
+        vol = load_volume(p)
+        name = Path(p).name.split(".")[0] + ".nii.gz"
+        low = simulate_low_field(vol.data, b_high, b_low, relaxation_factor, seed=seed + k)
+        save_volume(vol.data, vol.affine, folder / "hr" / name, like=vol)
+        save_volume(low.data, vol.affine, folder / "lr" / name, like=vol)
+
+
+def _train_config(exp: Experiment, m: MethodDef, budget: Budget, data: dict[str, Any],
+                  run_dir: Path, quiet: bool) -> Any:
+    from dnsp.train.config import config_from_dict
+
+    cfg = _deep_merge(exp.train, m.train or {})
+    cfg = _deep_merge(cfg, {"data": data})
+    cfg = _deep_merge(cfg, dotted_to_nested(budget.train))
+    model = cfg.get("model", {}).get("name", "edsr-small")
+    if model in budget.model_map:
+        cfg = _deep_merge(cfg, {"model": {"name": budget.model_map[model]}})
+    cfg = _deep_merge(cfg, {"name": m.name, "run": {"out_dir": str(run_dir),
+                                                     "progress": not quiet}})
+    return config_from_dict(cfg).validate()
+
+
+def _trained_method(exp: Experiment, m: MethodDef, budget: Budget, data: dict[str, Any],
+                    run_dir: Path, scale: int, same_grid: bool, quiet: bool) -> Any:
+    from dnsp.infer.network import NetworkMethod
+    from dnsp.infer.pretrained import load_model
+    from dnsp.train.trainer import train
+
+    cfg = _train_config(exp, m, budget, data, run_dir, quiet)
+    done = run_dir / "done.json"
+    if not done.is_file():
+        resume = (run_dir / "last.pt").is_file()
+        _log(f"[reproduce] training {m.name} -> {run_dir}" + (" (resuming)" if resume else ""),
+             quiet)
+        result = train(cfg, resume=resume, quiet=quiet)
+        with atomic_path(done) as tmp:
+            tmp.write_text(json.dumps({"epochs": result.epochs, "best": result.best_value}))
+    ckpt = run_dir / "best.pt" if (run_dir / "best.pt").is_file() else run_dir / "last.pt"
+    net, _ = load_model(str(ckpt))
+    if same_grid:
+        return SameGridNetwork(net, name=m.name)
+    return NetworkMethod(net, scale, name=m.name)
+
+
+def _baseline_method(m: MethodDef, budget: Budget, spec: SRDataSpec,
+                     max_subjects: int | None) -> Any:
+    from dnsp.baselines import get_method
+
+    params = {**m.params, **budget.baseline_params.get(m.name, {})}
+    method = get_method(m.baseline or "", **params)
+    if hasattr(method, "fit"):  # example-based methods learn from the training split
+        hr, _, subjects, _ = load_eval_slices(spec, "train")
+        stacks, start = [], 0
+        for i in range(1, len(subjects) + 1):
+            if i == len(subjects) or subjects[i] != subjects[start]:
+                stacks.append(hr[start:i])
+                start = i
+        method.fit(stacks[: max_subjects] if max_subjects else stacks, spec.scale)
+    return method
+
+
+def _pretrained_method(m: MethodDef, scale: int) -> Any:
+    """A shipped model as a method, or None when ``pretrained: default`` has no model."""
+    from dnsp.infer.network import NetworkMethod
+    from dnsp.infer.pretrained import default_model, load_model
+
+    if m.pretrained == "default":
+        try:
+            name = default_model(scale)
+        except InputError:
+            return None
+    else:
+        name = str(m.pretrained)
+    net, _ = load_model(name)
+    return NetworkMethod(net, scale, name=m.name)
+
+
+def _sample_index(es: EvalSet) -> int:
+    first = es.subjects[0]
+    n = sum(1 for s in es.subjects if s == first)
+    return n // 2
+
+
+def reproduce(
+    exp: Experiment, budget_name: str, out_dir: str | Path, *, quiet: bool = False,
+    report_hook: Callable[[Any, pd.DataFrame], None] | None = None,
+) -> ReproduceResult:
+    """Run ``exp`` under the budget ``budget_name`` into ``out_dir`` (resumable).
+
+    Args:
+        exp: The experiment definition.
+        budget_name: "smoke", "cpu" or "full".
+        out_dir: Output folder (created); rerunning with the same folder resumes.
+        quiet: No progress output.
+        report_hook: Called as ``hook(report, results)`` before the report is written (the
+            demo adds its own sections this way).
+    """
+    budget = exp.budget(budget_name)
+    out = Path(out_dir)
+    (out / "results" / "parts").mkdir(parents=True, exist_ok=True)
+    (out / "results" / "samples").mkdir(parents=True, exist_ok=True)
+    has_shared = shared_data_root() is not None
+    datasets = [d for d in exp.datasets if budget.datasets is None or d.name in budget.datasets]
+    skipped = [f"{d.name} (needs ../shared/data, which is absent)" for d in datasets
+               if d.needs_shared_data and not has_shared]
+    datasets = [d for d in datasets if not (d.needs_shared_data and not has_shared)]
+    methods = [m for m in exp.methods if budget.methods is None or m.name in budget.methods]
+    scales = budget.scales or exp.scales
+    fractions = budget.fractions or exp.fractions
+    parts: list[pd.DataFrame] = []
+    for ds in datasets:
+        data = _prepare_dataset(ds, out, quiet)
+        same_grid = data.get("source") == "pairs"
+        for scale in scales:
+            spec_data = {**data, "scale": int(scale)}
+            spec = SRDataSpec(**{k: v for k, v in spec_data.items() if k in _SPEC_FIELDS})
+            es = load_eval_set(ds.name, spec, max_subjects=budget.max_subjects,
+                               max_slices=budget.max_slices, scale=1 if same_grid else scale)
+            for frac in fractions:
+                tag = f"{ds.name}-x{scale}-f{int(round(100 * frac))}"
+                for m in methods:
+                    if m.kind == "baseline" and frac != fractions[-1] and len(fractions) > 1:
+                        continue  # model-free methods do not depend on the training fraction
+                    part = out / "results" / "parts" / f"{tag}-{m.name}.csv"
+                    if not part.is_file():
+                        _log(f"[reproduce] {tag}: {m.name}", quiet)
+                        if m.kind == "baseline":
+                            method = _baseline_method(m, budget, replace(spec, seed=spec.seed),
+                                                      budget.max_subjects)
+                        elif m.kind == "pretrained":
+                            method = _pretrained_method(m, scale)
+                            if method is None:
+                                skipped.append(f"{m.name} (no shipped x{scale} model)")
+                                continue
+                        else:
+                            d = {**spec_data, "train_fraction": frac,
+                                 "cache_dir": str(out / "cache")}
+                            method = _trained_method(exp, m, budget, d,
+                                                     out / "runs" / tag / m.name, scale,
+                                                     same_grid, quiet)
+                        records, preds = evaluate_method(method, es, name=m.name)
+                        k = _sample_index(es)
+                        np.save(out / "results" / "samples" / f"{tag}-{m.name}.npy", preds[k])
+                        write_records_csv(records, part)
+                    df = pd.DataFrame([r.__dict__ for r in read_records_csv(part)])
+                    df["fraction"] = frac
+                    parts.append(df)
+            np.save(out / "results" / "samples" / f"{ds.name}-x{scale}-HR.npy",
+                    es.hr[_sample_index(es)])
+    if not parts:
+        raise InputError(f"experiment {exp.name}: nothing to run under budget {budget_name} "
+                         f"(skipped: {', '.join(skipped) or 'none'})")
+    results = pd.concat(parts, ignore_index=True)
+    with atomic_path(out / "results" / "per_slice.csv") as tmp:
+        results.to_csv(tmp, index=False)
+    from dnsp.evaluate.reporting import build_report
+
+    report = build_report(exp, budget_name, budget, results, out, skipped)
+    if report_hook is not None:
+        report_hook(report, results)
+    md, html = report.write(out)
+    return ReproduceResult(out, results, Path(md), Path(html), skipped)
+
+
+def _finite_mean(x: pd.Series) -> float:
+    v = x[np.isfinite(x)]
+    return float(v.mean()) if len(v) else math.nan

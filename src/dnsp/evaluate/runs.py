@@ -1,0 +1,134 @@
+"""Run SR methods on evaluation slices and record per-slice PSNR/SSIM (SPEC section 6).
+
+Every method, network or model-based, is used through the :class:`dnsp.baselines.base.SRMethod`
+interface: ``upscale_stack(lr (N, h, w), scale) -> (N, h*s, w*s)`` on consecutive axial
+slices of one subject, intensities in [0, 1].
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from dnsp.baselines.base import SRMethod
+from dnsp.data.datasets import SRDataSpec, load_eval_slices
+from dnsp.metrics import SliceRecord, evaluate_slices
+
+__all__ = ["EvalSet", "SameGridNetwork", "evaluate_method", "load_eval_set", "subject_runs"]
+
+
+@dataclass
+class EvalSet:
+    """Evaluation slices of one dataset at one scale.
+
+    Attributes:
+        dataset: Dataset name used in the results table.
+        scale: SR factor (1 for registered pairs on a common grid).
+        hr: (N, H, W) HR slices in [0, 1].
+        lr: (N, H/s, W/s) LR slices (pairs: (N, H, W)).
+        subjects: Subject id of each slice; slices of a subject are consecutive.
+        slices: Axial slice index of each slice in its volume.
+    """
+
+    dataset: str
+    scale: int
+    hr: np.ndarray
+    lr: np.ndarray
+    subjects: list[str]
+    slices: list[int]
+
+    def __len__(self) -> int:
+        return int(self.hr.shape[0])
+
+
+def subject_runs(subjects: Sequence[str]) -> Iterator[tuple[str, int, int]]:
+    """Yield (subject, start, stop) of each run of consecutive equal subject ids."""
+    start = 0
+    for i in range(1, len(subjects) + 1):
+        if i == len(subjects) or subjects[i] != subjects[start]:
+            yield subjects[start], start, i
+            start = i
+
+
+def load_eval_set(
+    name: str, spec: SRDataSpec, *, split: str = "test", max_subjects: int | None = None,
+    max_slices: int | None = None, scale: int | None = None,
+) -> EvalSet:
+    """Load the evaluation slices of ``spec`` and optionally keep fewer of them.
+
+    Args:
+        name: Dataset name for the results.
+        spec: Data spec (source, root, scale, ...).
+        split: "test" (default), "val" or "train".
+        max_subjects: Keep the first N subjects of the split.
+        max_slices: Keep the N central slices of each kept subject.
+        scale: Reported scale (default ``spec.scale``; 1 for same-grid pairs).
+    """
+    hr, lr, subjects, slices = load_eval_slices(spec, split)
+    keep: list[int] = []
+    for k, (_, start, stop) in enumerate(subject_runs(subjects)):
+        if max_subjects is not None and k >= max_subjects:
+            break
+        n = stop - start
+        m = n if max_slices is None else min(n, max_slices)
+        first = start + (n - m) // 2
+        keep.extend(range(first, first + m))
+    idx = np.asarray(keep, dtype=np.int64)
+    return EvalSet(
+        dataset=name, scale=spec.scale if scale is None else scale, hr=hr[idx], lr=lr[idx],
+        subjects=[subjects[i] for i in idx], slices=[slices[i] for i in idx],
+    )
+
+
+def evaluate_method(
+    method: SRMethod, es: EvalSet, *, name: str | None = None, crop: int = 0,
+) -> tuple[list[SliceRecord], np.ndarray]:
+    """Upscale every subject's slab of ``es`` with ``method`` and score each slice.
+
+    Returns:
+        The per-slice records and the predictions (N, H, W) (clipped to [0, 1]).
+    """
+    label = name or getattr(method, "name", type(method).__name__)
+    preds = np.zeros_like(es.hr, dtype=np.float32)
+    records: list[SliceRecord] = []
+    for subject, start, stop in subject_runs(es.subjects):
+        out = np.asarray(method.upscale_stack(es.lr[start:stop], max(es.scale, 1)))
+        h, w = es.hr.shape[-2:]
+        if out.shape[-2] < h or out.shape[-1] < w:
+            raise ValueError(f"{label} returned {out.shape[-2:]} for HR slices of {(h, w)}")
+        preds[start:stop] = np.clip(out[..., :h, :w], 0.0, 1.0)
+        records.extend(evaluate_slices(
+            preds[start:stop], es.hr[start:stop], method=label, dataset=es.dataset,
+            scale=es.scale, subject=subject, slices=es.slices[start:stop], crop=crop,
+        ))
+    return records, preds
+
+
+class SameGridNetwork:
+    """A network applied to inputs already on the HR grid (registered pairs, Sec. IV-F).
+
+    Args:
+        net: Network mapping (B, 1, H, W) -> (B, 1, H, W).
+        name: Reported name.
+        batch: Slices per forward pass.
+    """
+
+    def __init__(self, net: nn.Module, name: str = "network", batch: int = 4) -> None:
+        self.net = net.eval()
+        self.name = name
+        self.batch = batch
+
+    def upscale_stack(self, lr: np.ndarray, scale: int = 1) -> np.ndarray:
+        """Map (N, H, W) inputs to (N, H, W) outputs (``scale`` must be 1)."""
+        if scale != 1:
+            raise ValueError(f"SameGridNetwork maps images on a common grid; got scale {scale}")
+        x = torch.from_numpy(np.ascontiguousarray(lr, dtype=np.float32)).unsqueeze(1)
+        outs = []
+        with torch.inference_mode():
+            for i in range(0, x.shape[0], self.batch):
+                outs.append(self.net(x[i : i + self.batch]).squeeze(1))
+        return torch.cat(outs).numpy()

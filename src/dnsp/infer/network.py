@@ -1,0 +1,212 @@
+"""A trained 2-D SR network as an :class:`SRMethod` (docs/architecture.md, "Methods").
+
+The network F of the paper (Eq. 10: Y = F(X_s)) maps the bicubic-upscaled LR slice X_s to the
+HR estimate; only F is used at inference (SPEC section 1). :class:`NetworkMethod` therefore
+
+1. upscales each LR slice with the centre-aligned Keys bicubic of SPEC section 4
+   (:func:`dnsp.ops.bicubic_upscale`),
+2. runs the network on the upscaled slice in tiles that overlap by the network's receptive
+   radius, so every output pixel sees exactly the context it would see on the whole slice and
+   memory is bounded by ``max_pixels`` (not by the slice or volume size),
+3. optionally skips the background: only the bounding box of the pixels above
+   ``background`` (plus the receptive radius) goes through the network; outside it the output
+   is the bicubic image. Pixels above the threshold get exactly the whole-slice network output.
+
+Everything runs under :func:`torch.inference_mode` in float32.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+from torch import nn
+
+from dnsp.ops import bicubic_upscale
+
+__all__ = ["DEFAULT_MAX_PIXELS", "NetworkMethod", "receptive_radius", "tile_starts"]
+
+#: Default number of HR pixels per network call, overlap included (1024 x 1024).
+DEFAULT_MAX_PIXELS = 1 << 20
+
+
+def receptive_radius(net: nn.Module) -> int:
+    """Upper bound on the half-width of the network's receptive field, in pixels.
+
+    Sums ``dilation * (kernel - 1) // 2`` over every 2-D convolution (and pooling) in the
+    module. For a chain of convolutions with residual branches (EDSR, SRCNN) this is the exact
+    radius or an upper bound, which is what tiling needs.
+
+    Args:
+        net: A 2-D network.
+
+    Returns:
+        The radius ``r``: output pixel (i, j) depends only on inputs within ``r`` pixels.
+    """
+    radius = 0
+    for mod in net.modules():
+        if isinstance(mod, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)):
+            k = mod.kernel_size if isinstance(mod.kernel_size, tuple) else (mod.kernel_size,) * 2
+            d = getattr(mod, "dilation", 1)
+            d = d if isinstance(d, tuple) else (d, d)
+            radius += max(dd * (kk - 1) // 2 for kk, dd in zip(k, d, strict=True))
+    return int(radius)
+
+
+def tile_starts(length: int, tile: int) -> list[int]:
+    """Start offsets of tiles of size ``tile`` that cover ``[0, length)`` (last one flush)."""
+    if length < 1 or tile < 1:
+        raise ValueError(f"length and tile must be >= 1, got {length}, {tile}")
+    if tile >= length:
+        return [0]
+    n = math.ceil(length / tile)
+    starts = [i * tile for i in range(n - 1)]
+    starts.append(length - tile)
+    return starts
+
+
+def _grow(lo: int, hi: int, size: int, quantum: int) -> tuple[int, int]:
+    """Grow [lo, hi) inside [0, size) to a length that is a multiple of ``quantum``."""
+    want = min(-(-(hi - lo) // quantum) * quantum, size)
+    hi = min(lo + want, size)
+    return hi - want, hi
+
+
+def _bbox(mask: np.ndarray, margin: int, quantum: int = 16
+          ) -> tuple[int, int, int, int] | None:
+    """Bounding box of ``mask`` grown by ``margin``, sides rounded up to ``quantum`` pixels.
+
+    Rounding keeps the number of distinct network input shapes small (the CPU convolution
+    backend prepares kernels per shape).
+    """
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(mask.any(axis=0))
+    h, w = mask.shape
+    r0, r1 = _grow(max(int(rows[0]) - margin, 0), min(int(rows[-1]) + 1 + margin, h), h,
+                   quantum)
+    c0, c1 = _grow(max(int(cols[0]) - margin, 0), min(int(cols[-1]) + 1 + margin, w), w,
+                   quantum)
+    return r0, r1, c0, c1
+
+
+@contextlib.contextmanager
+def _torch_threads(n: int | None) -> Iterator[None]:
+    if n is None:
+        yield
+        return
+    old = torch.get_num_threads()
+    torch.set_num_threads(max(1, int(n)))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
+class NetworkMethod:
+    """Bicubic pre-upsampling followed by a 2-D SR network, tiled, in bounded memory.
+
+    Args:
+        net: A network mapping ``(B, 1, H, W)`` to ``(B, 1, H, W)`` (pre-upsampled input).
+        scale: The integer factor the network was trained for.
+        name: Name reported by the method (e.g. the pretrained model's name).
+        device: Torch device to run on (``"cpu"``, ``"cuda"``, ``"cuda:1"``).
+        max_pixels: Largest number of HR pixels (tile area including its overlap margin)
+            given to the network in one call; bounds the activation memory.
+        background: Intensity (on the [0, 1] scale) at or below which a pixel is background;
+            the network runs on the bounding box of the pixels above it, grown by the receptive
+            radius, and the rest of the slice is the bicubic image. ``None`` runs the network
+            on every pixel.
+        threads: Torch intra-op threads while upscaling (``None`` keeps torch's setting).
+
+    Raises:
+        ValueError: For a non-integer scale below 2 or ``max_pixels`` too small for the margin.
+    """
+
+    def __init__(
+        self,
+        net: nn.Module,
+        scale: int,
+        *,
+        name: str = "network",
+        device: str | torch.device = "cpu",
+        max_pixels: int = DEFAULT_MAX_PIXELS,
+        background: float | None = 0.02,
+        threads: int | None = None,
+    ) -> None:
+        if isinstance(scale, bool) or not isinstance(scale, (int, np.integer)) or scale < 2:
+            raise ValueError(f"scale must be an integer >= 2, got {scale!r}")
+        self.device = torch.device(device)
+        self.net = net.to(self.device).eval()
+        self.scale = int(scale)
+        self.name = name
+        self.margin = receptive_radius(self.net)
+        side = math.isqrt(int(max_pixels))
+        if side <= 2 * self.margin:
+            raise ValueError(
+                f"max_pixels={max_pixels} leaves no room inside a margin of {self.margin} pixels"
+            )
+        self.tile = side - 2 * self.margin
+        self.background = background
+        self.threads = threads
+
+    def _run_net(self, x: torch.Tensor) -> torch.Tensor:
+        """Network on an upscaled image ``(H, W)`` (CPU tensor), tiled with overlap."""
+        h, w = x.shape
+        m, t = self.margin, self.tile
+        out = torch.empty_like(x)
+        for r0 in tile_starts(h, t):
+            for c0 in tile_starts(w, t):
+                r1, c1 = min(r0 + t, h), min(c0 + t, w)
+                a0, a1 = max(r0 - m, 0), min(r1 + m, h)
+                b0, b1 = max(c0 - m, 0), min(c1 + m, w)
+                patch = x[a0:a1, b0:b1].to(self.device)[None, None]
+                y = self.net(patch)[0, 0].to("cpu", torch.float32)
+                out[r0:r1, c0:c1] = y[r0 - a0:r1 - a0, c0 - b0:c1 - b0]
+        return out
+
+    def upscale_slice(self, lr: np.ndarray) -> np.ndarray:
+        """Upscale one LR slice ``(h, w)`` in [0, 1] to ``(h * s, w * s)`` (float32)."""
+        arr = np.asarray(lr, dtype=np.float32)
+        if arr.ndim != 2:
+            raise ValueError(f"a slice must be 2-D, got shape {arr.shape}")
+        return self.upscale_stack(arr[None], self.scale)[0]
+
+    def upscale_stack(self, lr: np.ndarray, scale: int) -> np.ndarray:
+        """SRMethod protocol: ``(N, h, w)`` float32 in [0, 1] -> ``(N, h * s, w * s)``.
+
+        Args:
+            lr: Consecutive axial LR slices.
+            scale: Must equal the network's training factor.
+
+        Returns:
+            The network's HR estimates (float32, not clipped).
+
+        Raises:
+            ValueError: If ``scale`` differs from the trained factor or ``lr`` is not 3-D.
+        """
+        if int(scale) != self.scale:
+            raise ValueError(
+                f"network {self.name!r} was trained for x{self.scale}, not x{scale}"
+            )
+        arr = np.asarray(lr, dtype=np.float32)
+        if arr.ndim != 3:
+            raise ValueError(f"lr must be (N, h, w), got shape {arr.shape}")
+        s = self.scale
+        out = np.empty((arr.shape[0], arr.shape[1] * s, arr.shape[2] * s), dtype=np.float32)
+        with _torch_threads(self.threads), torch.inference_mode():
+            for i in range(arr.shape[0]):
+                xs = bicubic_upscale(torch.from_numpy(np.ascontiguousarray(arr[i])), s)
+                if self.background is None:
+                    box: tuple[int, int, int, int] | None = (0, xs.shape[0], 0, xs.shape[1])
+                else:
+                    box = _bbox(xs.numpy() > self.background, self.margin)
+                if box is not None:
+                    r0, r1, c0, c1 = box
+                    xs[r0:r1, c0:c1] = self._run_net(xs[r0:r1, c0:c1].contiguous())
+                out[i] = xs.numpy()
+        return out

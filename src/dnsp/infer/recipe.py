@@ -1,0 +1,225 @@
+"""Training recipe of the shipped models: several data sources, a time budget, export.
+
+``dnsp train`` trains on one data source. The shipped models are trained on the IXI training
+pool *and* the BrainWeb lower (training) slab, so this module reads a recipe file (the
+committed ``configs/pretrained/*.yml``): a normal training config (sections ``model``, ``loss``,
+``data``, ``optim``, ``run``; see :mod:`dnsp.train.config`) plus a ``recipe`` section::
+
+    recipe:
+      extra_sources:            # further SRDataSpec sources whose training patches are added
+        - {source: brainweb, root: ../shared/data/brainweb}
+      time_budget_s: 720        # stop cleanly after this much wall time (null: run all epochs)
+      export: dnsp-edsr-ap-x2   # model name written to dnsp/infer/models (null: no export)
+      default: true             # make it the default model for its scale
+      card: MODEL_CARD_x2.md
+
+Training patches (and the sharp/smooth patches of the sharpness measure S) of all sources
+are concatenated; validation uses the main ``data`` source. The trainer (:class:`dnsp.train.
+trainer.Trainer`) is used unchanged; with a time budget it stops after the step that crosses
+the budget, and the last weights are exported (:func:`dnsp.infer.pretrained.save_model_file`)
+with their SHA-256 recorded in ``manifest.json``.
+
+Run: ``python -m dnsp.infer.recipe configs/pretrained/edsr-ap-x2.yml [key=value ...]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+
+from dnsp.errors import InputError
+from dnsp.fsutil import atomic_path
+
+__all__ = ["Recipe", "build_recipe_data", "export_model", "load_recipe", "main", "run_recipe"]
+
+
+@dataclass
+class Recipe:
+    """The ``recipe`` section of a recipe file (see the module docstring)."""
+
+    extra_sources: list[dict[str, Any]] = field(default_factory=list)
+    time_budget_s: float | None = None
+    export: str | None = None
+    default: bool = False
+    card: str | None = None
+
+
+def load_recipe(path: str | os.PathLike[str], overrides: Sequence[str] = ()) -> tuple[Any, Recipe]:
+    """Read a recipe file: ``(TrainConfig, Recipe)``.
+
+    Raises:
+        InputError: Missing/invalid file, unknown keys or values.
+    """
+    from dnsp.train.config import apply_overrides, config_from_dict
+
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"recipe file not found: {p}")
+    try:
+        raw = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise InputError(f"recipe {p} is not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise InputError(f"recipe {p} must be a mapping")
+    raw = apply_overrides(raw, overrides)
+    section = raw.pop("recipe", {}) or {}
+    names = {f.name for f in fields(Recipe)}
+    unknown = sorted(set(section) - names)
+    if unknown:
+        raise InputError(f"unknown recipe keys {', '.join(unknown)}; valid: {', '.join(names)}")
+    return config_from_dict(raw), Recipe(**section)
+
+
+def build_recipe_data(cfg: Any, recipe: Recipe) -> Any:
+    """TrainData with the training patches of the main source and every extra source."""
+    from dnsp.data.datasets import prepare_sr_data
+    from dnsp.train.data import TrainData, data_spec, load_train_data
+
+    main_data = load_train_data(cfg.data)
+    xs, ys = [main_data.train_inputs], [main_data.train_targets]
+    sharp = [main_data.sharp] if main_data.sharp is not None else []
+    smooth = [main_data.smooth] if main_data.smooth is not None else []
+    base = data_spec(cfg.data)
+    for extra in recipe.extra_sources:
+        try:
+            spec = dataclasses.replace(base, pattern=None, **dict(extra))
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"bad extra source {extra}: {exc}") from exc
+        sr = prepare_sr_data(spec, cache_dir=cfg.data.cache_dir)
+        xs.append(torch.as_tensor(sr.train_inputs))
+        ys.append(torch.as_tensor(sr.train_targets))
+        if sr.sharp is not None and sr.smooth is not None:
+            sharp.append(torch.as_tensor(sr.sharp))
+            smooth.append(torch.as_tensor(sr.smooth))
+    return TrainData(torch.cat(xs), torch.cat(ys), main_data.val_inputs, main_data.val_targets,
+                     torch.cat(sharp) if sharp else None, torch.cat(smooth) if smooth else None)
+
+
+def _write_manifest(folder: Path, manifest: Mapping[str, Any]) -> None:
+    with atomic_path(folder / "manifest.json") as tmp:
+        tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def export_model(
+    checkpoint: str | os.PathLike[str],
+    name: str,
+    *,
+    folder: str | os.PathLike[str] | None = None,
+    default: bool = False,
+    card: str | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> Path:
+    """Turn a trainer checkpoint into a shipped model file and register it in the manifest.
+
+    Args:
+        checkpoint: ``last.pt``/``best.pt`` written by the trainer.
+        name: Model name (file ``<name>.pt``).
+        folder: Models folder (default: the package's ``dnsp/infer/models``).
+        default: Make it the default model for its scale.
+        card: File name of its model card in the same folder.
+        extra: Further JSON fields stored in the manifest entry (provenance).
+
+    Returns:
+        The written model file.
+    """
+    from dnsp.infer.pretrained import models_dir, save_model_file
+    from dnsp.nets import build_network
+
+    root = Path(folder) if folder is not None else models_dir()
+    root.mkdir(parents=True, exist_ok=True)
+    ckpt = torch.load(str(checkpoint), map_location="cpu", weights_only=False)
+    network = ckpt["network"]["name"]
+    params = dict(ckpt["network"]["params"])
+    scale = int(ckpt["config"]["data"]["scale"])
+    net = build_network(network, **params)
+    net.load_state_dict(ckpt["model"])
+    meta = {"variant": ckpt["config"]["loss"]["variant"], **dict(extra or {})}
+    out = root / f"{name}.pt"
+    digest = save_model_file(net, network, params, scale, out, meta=meta)
+    manifest_path = root / "manifest.json"
+    manifest: dict[str, Any] = (json.loads(manifest_path.read_text(encoding="utf-8"))
+                                if manifest_path.is_file() else {"format": 1, "models": {},
+                                                                 "defaults": {}})
+    entry: dict[str, Any] = {"file": out.name, "sha256": digest, "scale": scale,
+                             "network": network, "network_kwargs": params, **meta}
+    if card:
+        entry["card"] = card
+    manifest["models"][name] = entry
+    if default:
+        manifest.setdefault("defaults", {})[str(scale)] = name
+    _write_manifest(root, manifest)
+    return out
+
+
+def run_recipe(path: str | os.PathLike[str], overrides: Sequence[str] = (),
+               quiet: bool = False) -> Path:
+    """Train according to a recipe file, export the model if asked; returns the checkpoint."""
+    from dnsp.train.trainer import Trainer, TrainingInterrupted
+
+    cfg, recipe = load_recipe(path, overrides)
+    t_data = time.perf_counter()
+    data = build_recipe_data(cfg, recipe)
+    print(f"data: {data.train_inputs.shape[0]} training patches, "
+          f"{data.val_inputs.shape[0]} validation slices, "
+          f"{0 if data.sharp is None else data.sharp.shape[0]} sharp/smooth pairs "
+          f"({time.perf_counter() - t_data:.0f} s)", flush=True)
+    start = time.perf_counter()
+    budget = recipe.time_budget_s
+
+    def on_step(trainer: Trainer, step: int) -> None:
+        if budget is not None and time.perf_counter() - start > budget:
+            trainer.request_stop()
+
+    trainer = Trainer(cfg, data, quiet=quiet, on_step=on_step)
+    stopped = False
+    try:
+        trainer.fit()
+    except TrainingInterrupted:
+        stopped = True
+    seconds = time.perf_counter() - start
+    ckpt = Path(cfg.run.out_dir) / "last.pt"
+    steps = trainer.progress.step
+    print(f"trained {steps} steps in {seconds:.0f} s"
+          f"{' (time budget reached)' if stopped else ''}; checkpoint {ckpt}", flush=True)
+    if recipe.export:
+        out = export_model(ckpt, recipe.export, default=recipe.default, card=recipe.card,
+                           extra={"training": {
+                               "recipe": str(path), "steps": steps,
+                               "seconds": round(seconds, 1),
+                               "patches": int(data.train_inputs.shape[0]),
+                               "batch_size": cfg.optim.batch_size,
+                               "device": str(trainer.device),
+                               "torch_threads": torch.get_num_threads()}})
+        print(f"exported {out}", flush=True)
+    return ckpt
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m dnsp.infer.recipe RECIPE [key=value ...]``."""
+    parser = argparse.ArgumentParser(prog="python -m dnsp.infer.recipe",
+                                     description="train and export a shipped model")
+    parser.add_argument("recipe", help="configs/pretrained/*.yml")
+    parser.add_argument("overrides", nargs="*", help="dotted key=value overrides")
+    parser.add_argument("--quiet", action="store_true")
+    args = parser.parse_args(argv)
+    try:
+        run_recipe(args.recipe, args.overrides, quiet=args.quiet)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

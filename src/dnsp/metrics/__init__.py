@@ -1,0 +1,37 @@
+"""Image quality of SPEC section 6: PSNR, SSIM (Wang et al. 2004), brain masks, per-slice CSV."""
+
+from dnsp.metrics.image import (
+    SSIM_K1,
+    SSIM_K2,
+    SSIM_SIGMA,
+    SSIM_TRUNCATE,
+    brain_mask,
+    psnr,
+    ssim,
+    ssim_map,
+    window_radius,
+)
+from dnsp.metrics.records import (
+    CSV_COLUMNS,
+    SliceRecord,
+    evaluate_slices,
+    read_records_csv,
+    write_records_csv,
+)
+
+__all__ = [
+    "CSV_COLUMNS",
+    "SSIM_K1",
+    "SSIM_K2",
+    "SSIM_SIGMA",
+    "SSIM_TRUNCATE",
+    "SliceRecord",
+    "brain_mask",
+    "evaluate_slices",
+    "psnr",
+    "read_records_csv",
+    "ssim",
+    "ssim_map",
+    "window_radius",
+    "write_records_csv",
+]

@@ -1,0 +1,649 @@
+"""The training loop of DNSP (paper Sec. IV-A; SPEC sections 1-2).
+
+Responsibilities are split into small pieces:
+
+* building: :func:`select_device`, :func:`seed_everything`, :func:`build_model`,
+  :func:`build_loss`, :func:`build_optimizer` (Adam with the learnable sharpness filters in
+  their own parameter group), :class:`Objective` (network + loss in one module, so that DDP
+  averages the gradients of both);
+* batching: :func:`epoch_batches` (a fixed-seed shuffled order per epoch, sharded per process);
+* validation: :func:`validate` (per-slice PSNR/SSIM of :mod:`dnsp.metrics` on whole slices);
+* checkpoints and logs: :mod:`dnsp.train.checkpoint`, :mod:`dnsp.train.logs`;
+* :class:`Trainer` ties them together: epochs, best/last checkpoints, exact resume, Ctrl-C.
+
+Precision: on CUDA the network runs under bf16 autocast (``run.amp: auto``); the loss, and so
+the SVD of the low-rank prior, is evaluated in float32 on the upcast prediction.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import random
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+from torch.utils.data import DistributedSampler
+
+from dnsp.errors import DnspError, InputError
+from dnsp.fsutil import atomic_path
+from dnsp.train.checkpoint import (
+    capture_rng_state,
+    load_checkpoint,
+    restore_rng_state,
+    save_checkpoint,
+)
+from dnsp.train.config import (
+    LossConfig,
+    ModelConfig,
+    OptimConfig,
+    TrainConfig,
+    config_to_dict,
+    save_config,
+)
+from dnsp.train.data import TrainData
+from dnsp.train.ddp import DistInfo, all_reduce_sum, barrier, cleanup_distributed, init_distributed
+from dnsp.train.logs import RunLogger
+
+__all__ = [
+    "Objective",
+    "TrainResult",
+    "Trainer",
+    "TrainingDiverged",
+    "TrainingInterrupted",
+    "build_loss",
+    "build_model",
+    "build_optimizer",
+    "epoch_batches",
+    "seed_everything",
+    "select_device",
+    "train",
+    "validate",
+]
+
+#: Sections of the config that must match when a run is resumed.
+_RESUME_FIXED = ("model", "loss", "data")
+
+
+class TrainingInterrupted(Exception):
+    """Raised after a clean stop (Ctrl-C): a resumable checkpoint has been written."""
+
+    def __init__(self, checkpoint: Path, epoch: int, batch: int) -> None:
+        super().__init__(
+            f"interrupted in epoch {epoch + 1} after {batch} batches; resumable checkpoint "
+            f"{checkpoint} (continue with --resume)"
+        )
+        self.checkpoint = checkpoint
+        self.epoch = epoch
+        self.batch = batch
+
+
+class TrainingDiverged(DnspError):
+    """The training loss became NaN or infinite."""
+
+
+# ---------------------------------------------------------------------------------------------
+# building blocks
+
+
+def select_device(pref: str = "auto") -> torch.device:
+    """The device for ``run.device``: ``auto`` picks CUDA, then Apple MPS, then the CPU.
+
+    Raises:
+        InputError: If an explicitly requested device is not available.
+    """
+    if pref == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        mps = getattr(torch.backends, "mps", None)
+        if mps is not None and mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    dev = torch.device(pref)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise InputError(f"run.device is {pref!r} but no CUDA device is available")
+    if dev.type == "mps":
+        mps = getattr(torch.backends, "mps", None)
+        if mps is None or not mps.is_available():
+            raise InputError("run.device is 'mps' but Apple MPS is not available")
+    return dev
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch (all devices)."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)  # noqa: NPY002 - seeds the legacy global state
+    torch.manual_seed(seed)
+
+
+@contextlib.contextmanager
+def deterministic_mode(enabled: bool) -> Iterator[None]:
+    """Make torch pick deterministic kernels inside the block (restores the previous state)."""
+    if not enabled:
+        yield
+        return
+    prev_algo = torch.are_deterministic_algorithms_enabled()
+    prev_bench = torch.backends.cudnn.benchmark
+    prev_det = torch.backends.cudnn.deterministic
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.use_deterministic_algorithms(True)
+    torch.backends.cudnn.benchmark = False
+    torch.backends.cudnn.deterministic = True
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(prev_algo)
+        torch.backends.cudnn.benchmark = prev_bench
+        torch.backends.cudnn.deterministic = prev_det
+
+
+def build_model(cfg: ModelConfig) -> nn.Module:
+    """The network named by ``cfg`` (see :func:`dnsp.nets.build_network`).
+
+    Raises:
+        InputError: For an unknown name or bad network arguments.
+    """
+    from dnsp.nets import build_network
+
+    try:
+        return build_network(cfg.name, **cfg.params)
+    except ValueError as exc:
+        raise InputError(str(exc)) from exc
+
+
+def build_loss(cfg: LossConfig, data: TrainData | None, seed: int = 0) -> nn.Module:
+    """The DNSP loss of Eq. 10 for ``cfg.variant`` (:class:`dnsp.losses.DNSPLoss`).
+
+    The sharp/smooth patches of ``data`` are passed for the variants with learnable filters
+    (LS, AP), which need them for the sharpness measure S when gamma > 0.
+
+    Raises:
+        InputError: If LS/AP with gamma > 0 is asked for without sharp/smooth patches.
+    """
+    from dnsp.losses import DNSPLoss
+
+    needs_patches = cfg.variant in ("LS", "AP") and cfg.gamma > 0
+    sharp = smooth = None
+    if cfg.variant in ("LS", "AP") and data is not None:
+        sharp, smooth = data.sharp, data.smooth
+    if needs_patches and (sharp is None or smooth is None):
+        raise InputError(
+            f"loss variant {cfg.variant} with gamma > 0 needs sharp and smooth patches; the data "
+            "provide none (set loss.gamma=0 or use data that select them)"
+        )
+    try:
+        return DNSPLoss(
+            cfg.variant, alpha=cfg.alpha, beta=cfg.beta, gamma=cfg.gamma, delta=cfg.delta,
+            tv_weight=cfg.tv_weight, reduction=cfg.reduction, n_filters=cfg.n_filters,
+            filter_norm=cfg.filter_norm, sharp=sharp, smooth=smooth, seed=seed,
+        )
+    except ValueError as exc:
+        raise InputError(f"bad loss section: {exc}") from exc
+
+
+def build_optimizer(model: nn.Module, crit: nn.Module, cfg: OptimConfig) -> torch.optim.Adam:
+    """Adam over the network, with the loss's learnable filters as a second parameter group.
+
+    The groups are named ``network`` and ``filters``; the filters use ``optim.filter_lr``
+    (default: ``optim.lr``).
+    """
+    groups: list[dict[str, Any]] = [
+        {"params": [p for p in model.parameters() if p.requires_grad], "name": "network"}
+    ]
+    filters = [p for p in crit.parameters() if p.requires_grad]
+    if filters:
+        groups.append({
+            "params": filters, "name": "filters",
+            "lr": cfg.filter_lr if cfg.filter_lr is not None else cfg.lr,
+        })
+    return torch.optim.Adam(
+        groups, lr=cfg.lr, betas=cfg.betas, eps=cfg.eps, weight_decay=cfg.weight_decay
+    )
+
+
+def _as_slices(t: Tensor) -> Tensor:
+    """(B, 1, D, H, W) -> (B*D, 1, H, W); 2-D batches pass through."""
+    if t.dim() == 5:
+        b, c, d, h, w = t.shape
+        return t.transpose(1, 2).reshape(b * d, c, h, w)
+    return t
+
+
+class Objective(nn.Module):
+    """Network and loss in one module: ``forward(x, y)`` returns the scalar loss of Eq. 10.
+
+    The network runs under bf16 autocast when ``bf16`` is set; the loss is evaluated in float32
+    on the upcast prediction (3-D predictions are split into axial slices for the 2-D priors).
+    Wrapping this module in DDP averages the gradients of the network *and* the filters.
+    """
+
+    def __init__(self, net: nn.Module, crit: nn.Module, bf16: bool = False) -> None:
+        super().__init__()
+        self.net = net
+        self.crit = crit
+        self.bf16 = bf16
+
+    def forward(self, x: Tensor, y: Tensor) -> Tensor:
+        """Loss of the network's prediction for ``x`` against ``y``."""
+        with torch.autocast(device_type=x.device.type, dtype=torch.bfloat16, enabled=self.bf16):
+            pred = self.net(x)
+        return self.crit(_as_slices(pred.float()), _as_slices(y))
+
+
+def epoch_batches(
+    n: int, batch_size: int, epoch: int, seed: int, info: DistInfo | None = None
+) -> list[Tensor]:
+    """This process's mini-batches of epoch ``epoch``: a fixed-seed shuffle, then chunks.
+
+    The order depends only on (seed, epoch), so a resumed run sees the same batches. With
+    several processes each takes its shard (:class:`~torch.utils.data.DistributedSampler`,
+    padded so that every process runs the same number of steps) and ``batch_size`` is the
+    global batch, split evenly.
+    """
+    info = info or DistInfo()
+    per_rank = batch_size // info.world_size
+    sampler = DistributedSampler(
+        range(n), num_replicas=info.world_size, rank=info.rank, shuffle=True, seed=seed,
+        drop_last=False,
+    )
+    sampler.set_epoch(epoch)
+    order = torch.tensor(list(sampler), dtype=torch.long)
+    return list(order.split(per_rank))
+
+
+@torch.no_grad()
+def validate(
+    model: nn.Module,
+    inputs: Tensor,
+    targets: Tensor,
+    *,
+    batch_size: int = 8,
+    device: torch.device | None = None,
+    bf16: bool = False,
+    info: DistInfo | None = None,
+) -> dict[str, float]:
+    """Mean per-slice PSNR and SSIM (SPEC section 6) of the network on whole slices.
+
+    Predictions are clipped to [0, 1] (the intensity range of SPEC section 2) before the
+    metrics. 3-D inputs ``(N, 1, D, H, W)`` are scored per axial slice. With several processes
+    each scores its share of the slices and the sums are combined.
+
+    Returns:
+        ``{"psnr": ..., "ssim": ..., "n": number of slices}``.
+    """
+    from dnsp.metrics import psnr, ssim
+
+    info = info or DistInfo()
+    device = device or torch.device("cpu")
+    was_training = model.training
+    model.eval()
+    sums = torch.zeros(3, dtype=torch.float64)
+    idx = torch.arange(info.rank, inputs.shape[0], info.world_size)
+    for chunk in idx.split(batch_size):
+        x = inputs[chunk].to(device)
+        with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=bf16):
+            pred = model(x)
+        pred = _as_slices(pred.float().clamp(0, 1)).cpu().numpy()[:, 0]
+        ref = _as_slices(targets[chunk]).numpy()[:, 0]
+        for p, r in zip(pred, ref, strict=True):
+            sums += torch.tensor([psnr(p, r), ssim(p, r), 1.0], dtype=torch.float64)
+    model.train(was_training)
+    sums = all_reduce_sum(sums, info)
+    n = float(sums[2])
+    return {"psnr": float(sums[0]) / n, "ssim": float(sums[1]) / n, "n": int(n)}
+
+
+def baseline_metrics(inputs: Tensor, targets: Tensor) -> dict[str, float]:
+    """PSNR/SSIM of the network inputs themselves (bicubic upscaling) on the validation set."""
+    return validate(nn.Identity(), inputs, targets)
+
+
+# ---------------------------------------------------------------------------------------------
+# the trainer
+
+
+@dataclass
+class TrainResult:
+    """Outcome of :meth:`Trainer.fit`."""
+
+    out_dir: Path
+    epochs: int
+    steps: int
+    best_value: float | None
+    best_epoch: int | None
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def last_checkpoint(self) -> Path:
+        """``out_dir/last.pt``."""
+        return self.out_dir / "last.pt"
+
+    @property
+    def best_checkpoint(self) -> Path:
+        """``out_dir/best.pt``."""
+        return self.out_dir / "best.pt"
+
+
+@dataclass
+class _Progress:
+    epoch: int = 0
+    batch: int = 0
+    step: int = 0
+    sums: dict[str, float] = field(default_factory=dict)
+    seen: int = 0
+    seconds: float = 0.0
+    best_value: float | None = None
+    best_epoch: int | None = None
+
+
+class _StopFlag:
+    """SIGINT handler that asks for a clean stop; a second Ctrl-C aborts at once."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: Any = None
+
+    def install(self) -> None:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+
+    def uninstall(self) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            self._previous = None
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        print("\nstopping after this step (Ctrl-C again to abort without a checkpoint)",
+              file=sys.stderr)
+
+
+class Trainer:
+    """Train a network with a DNSP loss according to a :class:`TrainConfig`.
+
+    Args:
+        cfg: The validated configuration.
+        data: Training/validation tensors (see :func:`dnsp.train.data.load_train_data`).
+        resume: Continue from ``run.out_dir/last.pt`` (model, filters, optimiser, RNG and the
+            position inside the epoch are restored, so the result equals an uninterrupted run
+            under the same seed).
+        quiet: No progress bar and no per-epoch line.
+        on_step: Called as ``on_step(trainer, step)`` after every optimiser step (hooks for
+            tests and notebooks; :meth:`request_stop` may be called from it).
+    """
+
+    def __init__(
+        self,
+        cfg: TrainConfig,
+        data: TrainData,
+        *,
+        resume: bool = False,
+        quiet: bool = False,
+        on_step: Callable[[Trainer, int], None] | None = None,
+    ) -> None:
+        self.cfg = cfg
+        self.data = data
+        self.resume = resume
+        self.quiet = quiet
+        self.on_step = on_step
+        self.out_dir = Path(cfg.run.out_dir)
+        self._stop = _StopFlag()
+
+    def request_stop(self) -> None:
+        """Ask the loop to stop cleanly after the current step (same as one Ctrl-C)."""
+        self._stop.requested = True
+
+    # -- setup ----------------------------------------------------------------------------
+    def _setup(self) -> None:
+        cfg = self.cfg
+        device = select_device(cfg.run.device)
+        self.info = init_distributed(device.type)
+        if self.info.distributed and device.type == "cuda":
+            device = torch.device("cuda", self.info.local_rank)
+        self.device = device
+        if cfg.run.amp == "bf16" and device.type != "cuda":
+            raise InputError(f"run.amp is 'bf16' but the run uses {device.type}; bf16 autocast "
+                             "is for CUDA devices (use run.amp=auto or off)")
+        self.bf16 = device.type == "cuda" and cfg.run.amp in ("auto", "bf16")
+        if cfg.optim.batch_size % self.info.world_size:
+            raise InputError(f"optim.batch_size {cfg.optim.batch_size} is not divisible by the "
+                             f"{self.info.world_size} processes")
+        seed_everything(cfg.run.seed)
+        self.model = build_model(cfg.model)
+        if self.model.spatial_dims != self.data.spatial_dims:
+            raise InputError(
+                f"network {cfg.model.name} is {self.model.spatial_dims}-D but the data are "
+                f"{self.data.spatial_dims}-D (3-D networks need (N, 1, D, H, W) patches)"
+            )
+        if hasattr(self.model, "fit_to_data"):
+            self.model.fit_to_data(self.data.train_targets)
+        self.crit = build_loss(cfg.loss, self.data, seed=cfg.run.seed)
+        self.model.to(device)
+        self.crit.to(device)
+        self.objective: nn.Module = Objective(self.model, self.crit, self.bf16)
+        self.optimizer = build_optimizer(self.model, self.crit, cfg.optim)
+        self.progress = _Progress()
+        if self.resume:
+            self._load_resume_state()
+        if self.info.distributed:
+            from torch.nn.parallel import DistributedDataParallel as DDP
+
+            unused = cfg.loss.variant in ("LS", "AP") and cfg.loss.beta == 0 and cfg.loss.gamma == 0
+            self.objective = DDP(
+                self.objective,
+                device_ids=[device.index] if device.type == "cuda" else None,
+                find_unused_parameters=unused,
+            )
+        self.train_x = self.data.train_inputs.to(device)
+        self.train_y = self.data.train_targets.to(device)
+
+    def _load_resume_state(self) -> None:
+        path = self.out_dir / "last.pt"
+        if not path.is_file():
+            raise InputError(f"--resume: no checkpoint {path} to continue from")
+        ckpt = load_checkpoint(path)
+        mine = config_to_dict(self.cfg)
+        for section in _RESUME_FIXED:
+            if ckpt["config"].get(section) != mine[section]:
+                raise InputError(
+                    f"--resume: the '{section}' section differs from the checkpoint's "
+                    f"({ckpt['config'].get(section)} vs {mine[section]})"
+                )
+        self.model.load_state_dict(ckpt["model"])
+        self.crit.load_state_dict(ckpt["loss"])
+        self.optimizer.load_state_dict(ckpt["optimizer"])
+        restore_rng_state(ckpt["rng"])
+        self.progress = _Progress(**ckpt["progress"])
+
+    # -- checkpoints ----------------------------------------------------------------------
+    def _payload(self) -> dict[str, Any]:
+        p = self.progress
+        return {
+            "network": {"name": self.cfg.model.name, "params": dict(self.cfg.model.params)},
+            "model": self.model.state_dict(),
+            "loss": self.crit.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "rng": capture_rng_state(),
+            "progress": {
+                "epoch": p.epoch, "batch": p.batch, "step": p.step, "sums": dict(p.sums),
+                "seen": p.seen, "seconds": p.seconds, "best_value": p.best_value,
+                "best_epoch": p.best_epoch,
+            },
+            "config": config_to_dict(self.cfg),
+        }
+
+    def _save(self, name: str) -> Path:
+        path = self.out_dir / name
+        if self.info.is_main:
+            save_checkpoint(path, self._payload())
+        barrier(self.info)
+        return path
+
+    # -- loop -----------------------------------------------------------------------------
+    def fit(self) -> TrainResult:
+        """Run (or continue) the training; returns the history and the best epoch.
+
+        Raises:
+            TrainingInterrupted: After Ctrl-C or :meth:`request_stop`, once ``last.pt`` holds
+                the state at the last finished step.
+            TrainingDiverged: If the loss becomes NaN or infinite.
+        """
+        cfg = self.cfg
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        with deterministic_mode(cfg.run.deterministic):
+            self._setup()
+            logger = RunLogger(
+                self.out_dir, tensorboard=cfg.run.tensorboard, enabled=self.info.is_main,
+                keep_epochs=self.progress.epoch if self.resume else None,
+            )
+            if self.info.is_main:
+                save_config(cfg, self.out_dir / "config.yml")
+            self._stop.install()
+            try:
+                self._loop(logger)
+            finally:
+                self._stop.uninstall()
+                logger.close()
+                if self.info.distributed:
+                    cleanup_distributed()
+        return TrainResult(
+            self.out_dir, self.progress.epoch, self.progress.step, self.progress.best_value,
+            self.progress.best_epoch, list(logger.rows),
+        )
+
+    def _loop(self, logger: RunLogger) -> None:
+        cfg, p = self.cfg, self.progress
+        n_train = self.train_x.shape[0]
+        n_batches = len(epoch_batches(n_train, cfg.optim.batch_size, 0, cfg.run.seed, self.info))
+        if self.info.is_main and not (self.resume and p.epoch > 0):
+            base = baseline_metrics(self.data.val_inputs, self.data.val_targets)
+            self._write_json("baseline.json", {"method": "input (bicubic)", **base})
+        show = (not self.quiet and cfg.run.progress and self.info.is_main
+                and sys.stderr.isatty())
+        from tqdm import tqdm
+
+        bar = tqdm(total=n_batches * cfg.optim.epochs, initial=p.epoch * n_batches + p.batch,
+                   disable=not show, unit="step", dynamic_ncols=True)
+        try:
+            while p.epoch < cfg.optim.epochs:
+                self._train_epoch(n_batches, bar)
+                row = self._end_epoch()
+                logger.log_epoch(row)
+                if not self.quiet and self.info.is_main:
+                    msg = " ".join(f"{k}={_short(v)}" for k, v in row.items())
+                    (bar.write if show else print)(msg)
+        finally:
+            bar.close()
+        if self.info.is_main:
+            self._write_json("summary.json", {
+                "epochs": p.epoch, "steps": p.step, "best_metric": cfg.run.metric,
+                "best_value": p.best_value, "best_epoch": p.best_epoch,
+                "network": cfg.model.name, "variant": cfg.loss.variant,
+            })
+
+    def _train_epoch(self, n_batches: int, bar: Any) -> None:
+        cfg, p = self.cfg, self.progress
+        batches = epoch_batches(self.train_x.shape[0], cfg.optim.batch_size, p.epoch,
+                                cfg.run.seed, self.info)
+        self.objective.train()
+        crit = self.crit
+        t0 = time.perf_counter()
+        for b in range(p.batch, len(batches)):
+            idx = batches[b].to(self.device)
+            x, y = self.train_x[idx], self.train_y[idx]
+            loss = self.objective(x, y)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if cfg.optim.grad_clip is not None:
+                params = [q for g in self.optimizer.param_groups for q in g["params"]]
+                torch.nn.utils.clip_grad_norm_(params, cfg.optim.grad_clip)
+            self.optimizer.step()
+            n = x.shape[0]
+            values = {"loss": float(loss.detach())}
+            terms = getattr(crit, "terms", {})
+            values.update({k: float(v) for k, v in terms.items() if k != "total"})
+            for k, v in values.items():
+                p.sums[k] = p.sums.get(k, 0.0) + v * n
+            p.seen += n
+            p.batch = b + 1
+            p.step += 1
+            bar.update(1)
+            if p.step % 10 == 0:
+                bar.set_postfix(loss=f"{values['loss']:.4g}", epoch=p.epoch + 1)
+            if self.on_step is not None:
+                self.on_step(self, p.step)
+            flags = torch.tensor([float(self._stop.requested),
+                                  float(not math.isfinite(values["loss"]))])
+            flags = all_reduce_sum(flags, self.info)
+            if flags[1] > 0:
+                raise TrainingDiverged(
+                    f"training diverged in epoch {p.epoch + 1}, step {p.step}: the loss is "
+                    f"not finite; lower optim.lr or the prior weights"
+                )
+            if flags[0] > 0:
+                p.seconds += time.perf_counter() - t0
+                path = self._save("last.pt")
+                raise TrainingInterrupted(path, p.epoch, p.batch)
+        p.seconds += time.perf_counter() - t0
+
+    def _end_epoch(self) -> dict[str, Any]:
+        cfg, p = self.cfg, self.progress
+        keys = sorted(p.sums)
+        sums = torch.tensor([p.sums[k] for k in keys] + [float(p.seen)], dtype=torch.float64)
+        sums = all_reduce_sum(sums, self.info)
+        row: dict[str, Any] = {"epoch": p.epoch + 1, "step": p.step}
+        for i, k in enumerate(keys):
+            row["train_loss" if k == "loss" else f"train_{k}"] = float(sums[i] / sums[-1])
+        improved = False
+        if (p.epoch + 1) % cfg.run.val_every == 0 or p.epoch + 1 == cfg.optim.epochs:
+            met = validate(self.model, self.data.val_inputs, self.data.val_targets,
+                           batch_size=cfg.run.val_batch_size, device=self.device,
+                           bf16=self.bf16, info=self.info)
+            row["val_psnr"], row["val_ssim"] = met["psnr"], met["ssim"]
+            value = met[cfg.run.metric]
+            if p.best_value is None or value > p.best_value:
+                p.best_value, p.best_epoch, improved = value, p.epoch + 1, True
+        row["seconds"] = p.seconds
+        row["patches_per_s"] = float(sums[-1]) / p.seconds if p.seconds > 0 else float("nan")
+        p.epoch += 1
+        p.batch, p.sums, p.seen, p.seconds = 0, {}, 0, 0.0
+        if improved:
+            self._save("best.pt")
+        self._save("last.pt")
+        return row
+
+    def _write_json(self, name: str, obj: dict[str, Any]) -> None:
+        with atomic_path(self.out_dir / name) as tmp:
+            tmp.write_text(json.dumps(obj, indent=2) + "\n", encoding="utf-8")
+
+
+def _short(v: Any) -> str:
+    return f"{v:.5g}" if isinstance(v, float) else str(v)
+
+
+def train(
+    cfg: TrainConfig,
+    data: TrainData | None = None,
+    *,
+    resume: bool = False,
+    quiet: bool = False,
+) -> TrainResult:
+    """Load the data of ``cfg`` (unless given) and run :class:`Trainer`."""
+    if data is None:
+        from dnsp.train.data import load_train_data
+
+        data = load_train_data(cfg.data)
+    return Trainer(cfg, data, resume=resume, quiet=quiet).fit()

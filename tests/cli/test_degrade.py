@@ -1,0 +1,67 @@
+"""``dnsp degrade``: outputs, affine, and one-line errors with nothing half-written."""
+
+from __future__ import annotations
+
+import nibabel as nib
+import numpy as np
+import pytest
+
+from dnsp.cli import main
+
+
+def _write(path, data, affine):
+    img = nib.Nifti1Image(data, affine)
+    img.header["descrip"] = b"test volume"
+    nib.save(img, str(path))
+
+
+@pytest.fixture
+def volume(tmp_path):
+    rng = np.random.default_rng(0)
+    data = rng.random((15, 9, 13)).astype(np.float32) * 100
+    aff = np.array([[0, 0, -1.5, 30], [-1.0, 0, 0, 20], [0, 1.2, 0, -10], [0, 0, 0, 1.0]])
+    path = tmp_path / "hr.nii.gz"
+    _write(path, data, aff)
+    return path, data, aff
+
+
+@pytest.mark.parametrize("scale", [2, 3])
+def test_degrade_writes_lr_with_new_affine(tmp_path, volume, scale, capsys):
+    path, _data, aff = volume
+    out = tmp_path / "lr.nii.gz"
+    assert main(["degrade", str(path), str(out), "--scale", str(scale)]) == 0
+    img = nib.load(str(out))
+    # voxel axes: 0 -> A-P (rows), 2 -> R-L (columns), 1 -> S-I (slices, untouched)
+    assert img.shape == (15 // scale, 9, 13 // scale)
+    assert img.header["descrip"].tobytes().rstrip(b"\0") == b"test volume"
+    i, j, k = 1, 4, 2
+    hr_ijk = np.array([scale * i + (scale - 1) / 2, j, scale * k + (scale - 1) / 2, 1])
+    np.testing.assert_allclose(img.affine @ [i, j, k, 1], aff @ hr_ijk, atol=1e-5)
+    assert "lr.nii.gz" in capsys.readouterr().out
+
+
+def test_degrade_errors_are_one_line_and_leave_no_file(tmp_path, volume, capsys):
+    path, _, _ = volume
+    cases = [
+        [str(tmp_path / "missing.nii"), str(tmp_path / "o1.nii"), "--scale", "2"],
+        [str(path), str(path), "--scale", "2"],
+        [str(path), str(tmp_path / "o2.nii"), "--scale", "1"],
+        [str(path), str(tmp_path / "o3.txt"), "--scale", "2"],
+    ]
+    bad = tmp_path / "bad.nii"
+    bad.write_text("not an image")
+    cases.append([str(bad), str(tmp_path / "o4.nii"), "--scale", "2"])
+    before = sorted(p.name for p in tmp_path.iterdir())
+    for argv in cases:
+        assert main(["degrade", *argv]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("dnsp degrade: error:")
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+    assert nib.load(str(path)).shape == (15, 9, 13)  # input untouched
+
+
+def test_degrade_too_small_for_scale(tmp_path, capsys):
+    p = tmp_path / "tiny.nii"
+    _write(p, np.ones((3, 3, 3), np.float32), np.eye(4))
+    assert main(["degrade", str(p), str(tmp_path / "o.nii"), "--scale", "4"]) == 2
+    assert "scale" in capsys.readouterr().err

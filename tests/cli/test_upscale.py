@@ -1,0 +1,243 @@
+"""``dnsp upscale``: success paths, folder mode, and every bad input of issue 7.
+
+Each bad input must give exit status 2, exactly one line on stderr, no traceback (unless
+``--debug``) and no file left behind in the output folder.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+import pytest
+import torch
+
+from dnsp.cli import main
+from dnsp.infer.pretrained import save_model_file
+from dnsp.nets import build_network
+
+TINY = {"n_blocks": 1, "n_feats": 4, "input_skip": True}
+
+
+def _affine() -> np.ndarray:
+    aff = np.diag([0.9, 1.1, 2.5, 1.0])
+    aff[:3, 3] = [-5.0, 3.0, 7.0]
+    return aff
+
+
+def _volume(shape: tuple[int, ...] = (10, 8, 4), seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return (200.0 + 800.0 * rng.random(shape)).astype(np.float32)
+
+
+def _save(path: Path, data: np.ndarray, affine: np.ndarray | None = None) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nib.save(nib.Nifti1Image(data, _affine() if affine is None else affine), str(path))
+    return path
+
+
+def _files(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+
+
+@pytest.fixture
+def scan(tmp_path: Path) -> Path:
+    return _save(tmp_path / "in" / "scan.nii.gz", _volume())
+
+
+@pytest.fixture
+def checkpoint(tmp_path: Path) -> Path:
+    torch.manual_seed(0)
+    net = build_network("edsr", **TINY)
+    path = tmp_path / "tiny-x2.pt"
+    save_model_file(net, "edsr", TINY, 2, path)
+    return path
+
+
+def _fails(capsys: pytest.CaptureFixture[str], argv: list[str], match: str) -> str:
+    status = main(["upscale", *argv])
+    err = capsys.readouterr().err
+    assert status == 2, err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    assert match.lower() in lines[0].lower(), lines[0]
+    return lines[0]
+
+
+def test_bicubic_file(scan: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out" / "x2.nii.gz"
+    out.parent.mkdir()
+    assert main(["upscale", str(scan), str(out), "--scale", "2", "--method", "bicubic"]) == 0
+    img = nib.load(str(out))
+    assert img.shape == (20, 16, 4)
+    np.testing.assert_allclose(np.linalg.norm(img.affine[:3, :3], axis=0), [0.45, 0.55, 2.5])
+    assert _files(out.parent) == ["x2.nii.gz"]
+    assert "x2 with bicubic" in capsys.readouterr().out
+
+
+def test_checkpoint_model_and_threads(scan: Path, tmp_path: Path, checkpoint: Path) -> None:
+    out = tmp_path / "net.nii"
+    argv = ["upscale", str(scan), str(out), "-s", "2", "--model", str(checkpoint),
+            "--device", "cpu", "--threads", "1", "--tile-pixels", "400", "--quiet"]
+    assert main(argv) == 0
+    hr = np.asarray(nib.load(str(out)).dataobj)
+    assert hr.shape == (20, 16, 4) and np.all(np.isfinite(hr))
+    # intensities stay in the input's units (hundreds), not [0, 1]
+    assert 100 < float(hr.mean()) < 1100
+
+
+def test_folder_mode_and_skipping(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "bids"
+    for sub in ("sub-01", "sub-02"):
+        _save(src / sub / "anat" / f"{sub}_T1w.nii.gz", _volume(seed=len(sub)))
+    (src / "README").write_text("not an image")
+    dst = tmp_path / "sr"
+    argv = ["upscale", str(src), str(dst), "--scale", "3", "--method", "bicubic"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "2 written, 0 skipped, 0 failed" in out
+    assert _files(dst) == ["sub-01/anat/sub-01_T1w.nii.gz", "sub-02/anat/sub-02_T1w.nii.gz"]
+    assert main(argv) == 0
+    assert "0 written, 2 skipped" in capsys.readouterr().out
+
+
+def test_folder_mode_reports_failures(tmp_path: Path, capsys: pytest.CaptureFixture[str]
+                                      ) -> None:
+    src = tmp_path / "in"
+    _save(src / "a.nii.gz", _volume())
+    (src / "b.nii.gz").write_bytes(b"garbage")
+    status = main(["upscale", str(src), str(tmp_path / "out"), "-s", "2", "--method",
+                   "bicubic", "-q"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert status == 2 and len(err) == 1 and "1 written, 0 skipped, 1 failed" in err[0]
+    assert _files(tmp_path / "out") == ["a.nii.gz"]
+
+
+def _truncated(tmp_path: Path) -> Path:
+    good = _save(tmp_path / "good.nii.gz", _volume((16, 16, 8)))
+    raw = good.read_bytes()
+    bad = tmp_path / "in" / "truncated.nii.gz"
+    bad.write_bytes(raw[: len(raw) // 2])
+    good.unlink()
+    return bad
+
+
+def _raw(path: Path, content: bytes) -> Path:
+    path.write_bytes(content)
+    return path
+
+
+BAD_INPUTS = {
+    "missing": (lambda d: d / "in" / "nope.nii.gz", "does not exist"),
+    "empty": (lambda d: _raw(d / "in" / "empty.nii.gz", b""), "empty"),
+    "truncated": (_truncated, "cannot read"),
+    "not-an-image": (lambda d: _raw(d / "in" / "notes.nii", b"hello"), "cannot read"),
+    "gzip-text": (lambda d: _raw(d / "in" / "t.nii.gz", gzip.compress(b"hello" * 99)),
+                  "cannot read"),
+    "nan-voxels": (lambda d: _save(d / "in" / "nan.nii.gz",
+                                   np.where(_volume() > 900, np.nan, _volume())), "nan"),
+    "2d-image": (lambda d: _save(d / "in" / "flat.nii.gz", _volume((10, 8))), "3-d"),
+    "4d-image": (lambda d: _save(d / "in" / "four.nii.gz", _volume((6, 6, 4, 3))), "3-d"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUTS))
+def test_bad_inputs(case: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "in").mkdir()
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    make, match = BAD_INPUTS[case]
+    inp = make(tmp_path)
+    _fails(capsys, [str(inp), str(out_dir / "o.nii.gz"), "--scale", "2", "--method", "bicubic"],
+           match)
+    assert _files(out_dir) == []
+
+
+def test_nan_input_with_debug_shows_traceback(tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    inp = _save(tmp_path / "nan.nii.gz", np.full((4, 4, 2), np.nan, np.float32))
+    status = main(["--debug", "upscale", str(inp), str(tmp_path / "o.nii.gz"), "-s", "2",
+                   "--method", "bicubic"])
+    assert status == 2 and "Traceback" in capsys.readouterr().err
+
+
+def test_one_voxel_volume_is_a_constant(tmp_path: Path) -> None:
+    inp = _save(tmp_path / "one.nii.gz", np.full((1, 1, 1), 42.0, np.float32))
+    out = tmp_path / "one_x4.nii.gz"
+    assert main(["upscale", str(inp), str(out), "-s", "4", "--method", "bicubic", "-q"]) == 0
+    hr = np.asarray(nib.load(str(out)).dataobj)
+    assert hr.shape == (4, 4, 1) and np.all(hr == 42.0)
+
+
+def test_output_equal_to_input(scan: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    before = scan.read_bytes()
+    _fails(capsys, [str(scan), str(scan), "-s", "2", "--method", "bicubic"], "input itself")
+    _fails(capsys, [str(scan.parent), str(scan.parent), "-s", "2", "--method", "bicubic"],
+           "input itself")
+    assert scan.read_bytes() == before
+
+
+def test_unwritable_output_folder(scan: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                  capsys: pytest.CaptureFixture[str]) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        if os.geteuid() == 0:  # root ignores permission bits: simulate the refusal
+            real = os.access
+            monkeypatch.setattr(os, "access", lambda p, m, **kw: (
+                False if Path(p).resolve() == locked.resolve() and m & os.W_OK
+                else real(p, m, **kw)))
+        _fails(capsys, [str(scan), str(locked / "o.nii.gz"), "-s", "2", "--method", "bicubic"],
+               "not writable")
+        _fails(capsys, [str(scan.parent), str(locked / "sub"), "-s", "2", "--method",
+                        "bicubic"], "not writable")
+        assert _files(locked) == []
+    finally:
+        locked.chmod(0o700)
+
+
+def test_missing_output_folder_and_bad_names(scan: Path, tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    _fails(capsys, [str(scan), str(tmp_path / "no" / "o.nii.gz"), "-s", "2", "--method",
+                    "bicubic"], "does not exist")
+    _fails(capsys, [str(scan), str(tmp_path / "o.png"), "-s", "2", "--method", "bicubic"],
+           ".nii")
+    assert not (tmp_path / "no").exists()
+
+
+@pytest.mark.parametrize("scale", ["1", "0", "-2"])
+def test_scale_below_two(scan: Path, tmp_path: Path, scale: str,
+                         capsys: pytest.CaptureFixture[str]) -> None:
+    _fails(capsys, [str(scan), str(tmp_path / "o.nii.gz"), f"--scale={scale}", "--method",
+                    "bicubic"], ">= 2")
+
+
+def test_model_problems(scan: Path, tmp_path: Path, checkpoint: Path,
+                        capsys: pytest.CaptureFixture[str]) -> None:
+    out = str(tmp_path / "o.nii.gz")
+    _fails(capsys, [str(scan), out, "-s", "3", "--model", str(checkpoint)], "trained for x2")
+    _fails(capsys, [str(scan), out, "-s", "2", "--model", "no-such-model"], "unknown model")
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"\x00" * 64)
+    _fails(capsys, [str(scan), out, "-s", "2", "--model", str(bad)], "cannot read model")
+    _fails(capsys, [str(scan), out, "-s", "7"], "x7")
+    _fails(capsys, [str(scan), out, "-s", "2", "--model", str(checkpoint), "--device", "abc"],
+           "device")
+    assert not Path(out).exists()
+
+
+def test_list_models_and_missing_arguments(capsys: pytest.CaptureFixture[str]) -> None:
+    from dnsp.infer.pretrained import models_dir
+
+    if (models_dir() / "manifest.json").is_file():
+        assert main(["upscale", "--list-models"]) == 0
+        listed = capsys.readouterr().out
+        manifest = json.loads((models_dir() / "manifest.json").read_text())
+        assert all(name in listed for name in manifest["models"])
+    _fails(capsys, [], "give IN, OUT and --scale")

@@ -1,0 +1,101 @@
+"""NetworkMethod: bicubic pre-upsampling + network, tiled with overlap, background skipping."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from dnsp.baselines.base import SRMethod
+from dnsp.infer.network import NetworkMethod, receptive_radius, tile_starts
+from dnsp.nets import build_network
+from dnsp.ops import bicubic_upscale
+
+
+def _whole(net: torch.nn.Module, lr: np.ndarray, scale: int) -> np.ndarray:
+    with torch.no_grad():
+        xs = bicubic_upscale(torch.from_numpy(lr), scale)[:, None]
+        return net(xs)[:, 0].numpy()
+
+
+def test_receptive_radius_counts_convolutions() -> None:
+    net = build_network("edsr", n_blocks=2, n_feats=4)
+    # head + 2 x 2 block convs + body conv + tail = 7 convolutions of 3x3
+    assert receptive_radius(net) == 7
+    assert receptive_radius(build_network("srcnn")) == 4 + 0 + 2
+
+
+@pytest.mark.parametrize(("length", "tile"), [(10, 3), (10, 10), (10, 20), (7, 1), (9, 4)])
+def test_tile_starts_cover_the_axis(length: int, tile: int) -> None:
+    starts = tile_starts(length, tile)
+    covered = np.zeros(length, bool)
+    for s in starts:
+        assert 0 <= s and s + min(tile, length) <= length
+        covered[s:s + tile] = True
+    assert covered.all()
+
+
+def test_satisfies_protocol_and_shapes(tiny_net: torch.nn.Module) -> None:
+    method = NetworkMethod(tiny_net, 2, name="tiny")
+    assert isinstance(method, SRMethod)
+    lr = np.random.default_rng(0).random((3, 7, 5)).astype(np.float32)
+    out = method.upscale_stack(lr, 2)
+    assert out.shape == (3, 14, 10) and out.dtype == np.float32
+    assert method.upscale_slice(lr[0]).shape == (14, 10)
+
+
+def test_tiled_equals_whole_slice(tiny_net: torch.nn.Module) -> None:
+    lr = np.random.default_rng(1).random((2, 19, 23)).astype(np.float32)
+    whole = _whole(tiny_net, lr, 2)
+    margin = receptive_radius(tiny_net)
+    # tiles of 4 x 4 interior pixels: many tiles, every one with its overlap margin
+    tiled = NetworkMethod(tiny_net, 2, max_pixels=(4 + 2 * margin) ** 2, background=None)
+    assert tiled.tile == 4
+    np.testing.assert_allclose(tiled.upscale_stack(lr, 2), whole, rtol=0, atol=1e-5)
+
+
+def test_background_skipping_keeps_foreground_exact(tiny_net: torch.nn.Module) -> None:
+    lr = np.zeros((1, 30, 30), np.float32)
+    lr[0, 10:16, 12:20] = np.random.default_rng(2).random((6, 8)) + 0.5
+    whole = _whole(tiny_net, lr, 2)
+    method = NetworkMethod(tiny_net, 2, background=0.02)
+    out = method.upscale_stack(lr, 2)
+    bic = bicubic_upscale(torch.from_numpy(lr), 2).numpy()
+    fg = bic > 0.02
+    np.testing.assert_allclose(out[fg], whole[fg], rtol=0, atol=1e-5)
+    # far from the object the bicubic image (here exactly 0) is kept
+    assert np.all(out[0, :2] == bic[0, :2])
+    # an empty slice never reaches the network
+    empty = method.upscale_stack(np.zeros((1, 6, 6), np.float32), 2)
+    assert np.all(empty == 0)
+
+
+def test_wrong_scale_and_bad_arguments(tiny_net: torch.nn.Module) -> None:
+    method = NetworkMethod(tiny_net, 2)
+    with pytest.raises(ValueError, match="trained for x2"):
+        method.upscale_stack(np.zeros((1, 4, 4), np.float32), 3)
+    with pytest.raises(ValueError, match="scale"):
+        NetworkMethod(tiny_net, 1)
+    with pytest.raises(ValueError, match="margin"):
+        NetworkMethod(tiny_net, 2, max_pixels=4)
+    with pytest.raises(ValueError, match="N, h, w"):
+        method.upscale_stack(np.zeros((4, 4), np.float32), 2)
+
+
+def test_threads_restored(tiny_net: torch.nn.Module) -> None:
+    before = torch.get_num_threads()
+    NetworkMethod(tiny_net, 2, threads=1).upscale_stack(np.ones((1, 4, 4), np.float32), 2)
+    assert torch.get_num_threads() == before
+
+
+def test_bounding_box_grows_to_quantum() -> None:
+    from dnsp.infer.network import _bbox
+
+    mask = np.zeros((100, 40), bool)
+    mask[50:53, 3:5] = True
+    r0, r1, c0, c1 = _bbox(mask, margin=4)
+    assert r0 <= 46 and r1 >= 57 and c0 == 0 and c1 >= 9
+    assert (r1 - r0) % 16 == 0 and (c1 - c0) % 16 == 0
+    assert 0 <= r0 < r1 <= 100 and 0 <= c0 < c1 <= 40
+    assert _bbox(np.zeros((5, 5), bool), 2) is None
+    assert _bbox(np.ones((5, 7), bool), 2) == (0, 5, 0, 7)  # clipped to the image

@@ -1,0 +1,57 @@
+"""Recipe files, export of trainer checkpoints into a model registry, and model cards."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from dnsp.errors import InputError
+from dnsp.infer.measure import write_card
+from dnsp.infer.pretrained import default_model, load_model, read_manifest
+from dnsp.infer.recipe import export_model, load_recipe
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("scale", [2, 3, 4])
+def test_committed_recipes_are_valid(scale: int) -> None:
+    cfg, recipe = load_recipe(REPO / "configs" / "pretrained" / f"edsr-ap-x{scale}.yml")
+    assert cfg.data.scale == scale and cfg.loss.variant == "AP"
+    assert recipe.export == f"dnsp-edsr-ap-x{scale}" and recipe.default
+    assert recipe.extra_sources[0]["source"] == "brainweb"
+    cfg_np, _ = load_recipe(REPO / "configs" / "pretrained" / f"edsr-ap-x{scale}.yml",
+                            ["loss.variant=NP"])
+    assert cfg_np.loss.variant == "NP"
+
+
+def test_recipe_errors(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="not found"):
+        load_recipe(tmp_path / "none.yml")
+    bad = tmp_path / "bad.yml"
+    bad.write_text("recipe: {budget: 3}\n")
+    with pytest.raises(InputError, match="unknown recipe keys budget"):
+        load_recipe(bad)
+
+
+def test_export_checkpoint_and_card(tmp_path: Path, tiny_net: torch.nn.Module,
+                                    tiny_kwargs: dict) -> None:
+    ckpt = tmp_path / "last.pt"
+    torch.save({"network": {"name": "edsr", "params": tiny_kwargs},
+                "model": tiny_net.state_dict(),
+                "config": {"data": {"scale": 2}, "loss": {"variant": "AP"}}}, ckpt)
+    folder = tmp_path / "models"
+    export_model(ckpt, "m-x2", folder=folder, default=True, card="MODEL_CARD_x2.md",
+                 extra={"training": {"steps": 3, "recipe": "r.yml", "patches": 10}})
+    assert default_model(2, folder) == "m-x2"
+    net, info = load_model("m-x2", folder)
+    assert info.meta["variant"] == "AP" and info.meta["training"]["steps"] == 3
+    assert all(torch.equal(a, b) for a, b in zip(net.state_dict().values(),
+                                                 tiny_net.state_dict().values(), strict=True))
+    report = {"x2": {"ixi-test": {
+        "bicubic": {"psnr": 20.0, "ssim": 0.7, "psnr_masked": 18.0},
+        "m-x2": {"psnr": 23.5, "ssim": 0.8, "psnr_masked": 21.0}}}}
+    card = write_card(2, report, folder).read_text()
+    assert "+3.50 dB" in card and "`m-x2` (default)" in card
+    assert read_manifest(folder)["models"]["m-x2"]["card"] == "MODEL_CARD_x2.md"

@@ -1,0 +1,118 @@
+"""Typed YAML configs: defaults, validation messages, overrides, base files, shipped configs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from dnsp.errors import InputError
+from dnsp.train.config import (
+    TrainConfig,
+    config_to_dict,
+    load_config,
+    parse_overrides,
+    save_config,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_defaults_are_the_papers_protocol() -> None:
+    cfg = load_config(None)
+    assert (cfg.optim.lr, cfg.optim.batch_size, cfg.optim.epochs) == (1e-4, 64, 50)
+    assert (cfg.loss.alpha, cfg.loss.beta, cfg.loss.gamma, cfg.loss.delta) == (
+        1e-5, 5e-3, 1e-7, 0.01)
+    assert cfg.loss.n_filters == 8 and cfg.data.patch == 40
+
+
+def test_overrides_are_typed_and_nested() -> None:
+    cfg = load_config(None, ["loss.alpha=2e-5", "model.params.n_blocks=3", "optim.betas=[0.5, 0.9]",
+                             "data.pattern=null", "loss.variant=tvlr"])
+    assert cfg.loss.alpha == 2e-5 and isinstance(cfg.loss.alpha, float)
+    assert cfg.model.params == {"n_blocks": 3}
+    assert cfg.optim.betas == (0.5, 0.9)
+    assert cfg.loss.variant == "TVLR"
+    assert parse_overrides(["a.b=1", "a.c=x"]) == {"a": {"b": 1, "c": "x"}}
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("loss.alpah=1", "unknown config key 'loss.alpah'; valid keys in 'loss': variant, alpha"),
+        ("lost.alpha=1", "valid keys at the top level: name, model, loss, data, optim, run"),
+        ("loss.variant=XX", "not one of NP, LR, FS, LS, AP, TVLR"),
+        ("optim.batch_size=1.5", "optim.batch_size must be an integer"),
+        ("optim.lr=fast", "optim.lr must be a number"),
+        ("run.deterministic=maybe", "run.deterministic must be true or false"),
+        ("run.device=tpu", "run.device 'tpu'"),
+        ("model.name=vdsr", "valid names: dcsrn, dcsrn2d, edsr"),
+        ("loss.alpha=-1", "loss.alpha must be >= 0"),
+        ("optim.betas=[0.9]", "optim.betas must be a list of 2 values"),
+        ("nonsense", "not of the form section.key=value"),
+    ],
+)
+def test_errors_name_the_key(override: str, message: str) -> None:
+    with pytest.raises(InputError, match=message.replace("(", r"\(").replace(".", r"\.")):
+        load_config(None, [override])
+
+
+def test_base_inheritance_and_roundtrip(tmp_path: Path) -> None:
+    (tmp_path / "base.yml").write_text(yaml.safe_dump(
+        {"model": {"name": "srcnn"}, "loss": {"variant": "NP", "alpha": 0.5}}))
+    (tmp_path / "child.yml").write_text(yaml.safe_dump(
+        {"base": "base.yml", "loss": {"alpha": 0.25}}))
+    cfg = load_config(tmp_path / "child.yml", ["loss.beta=0.125"])
+    assert (cfg.model.name, cfg.loss.variant, cfg.loss.alpha, cfg.loss.beta) == (
+        "srcnn", "NP", 0.25, 0.125)
+    save_config(cfg, tmp_path / "saved.yml")
+    again = load_config(tmp_path / "saved.yml")
+    assert config_to_dict(again) == config_to_dict(cfg)
+
+
+def test_missing_and_bad_files(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="not found"):
+        load_config(tmp_path / "nope.yml")
+    bad = tmp_path / "bad.yml"
+    bad.write_text("model: [unclosed\n")
+    with pytest.raises(InputError, match="not valid YAML"):
+        load_config(bad)
+    loop = tmp_path / "loop.yml"
+    loop.write_text("base: loop.yml\n")
+    with pytest.raises(InputError, match="loops back"):
+        load_config(loop)
+
+
+SHIPPED = sorted((REPO / "configs" / "train").rglob("*.yml"))
+SHIPPED_TUNE = sorted((REPO / "configs" / "tune").rglob("*.yml"))
+
+
+def test_configs_are_shipped() -> None:
+    names = {p.name for p in SHIPPED}
+    for variant in ("np", "lr", "fs", "ls", "ap", "tvlr"):
+        assert f"edsr_{variant}_ixi_x2.yml" in names
+    assert "edsr_ap_ixi_x2_paper.yml" in names and SHIPPED_TUNE
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=[p.name for p in SHIPPED])
+def test_shipped_configs_validate(path: Path) -> None:
+    cfg = load_config(path)
+    assert isinstance(cfg, TrainConfig)
+    assert cfg.optim.lr > 0 and cfg.loss.variant in ("NP", "LR", "FS", "LS", "AP", "TVLR")
+
+
+def test_paper_literal_config_keeps_the_papers_values() -> None:
+    cfg = load_config(REPO / "configs" / "train" / "edsr_ap_ixi_x2_paper.yml")
+    assert (cfg.loss.reduction, cfg.loss.alpha, cfg.loss.beta, cfg.loss.gamma) == (
+        "sum", 1e-5, 5e-3, 1e-7)
+    assert (cfg.model.name, cfg.optim.batch_size, cfg.optim.epochs, cfg.optim.lr) == (
+        "edsr", 64, 50, 1e-4)
+
+
+@pytest.mark.parametrize("path", SHIPPED_TUNE, ids=[p.name for p in SHIPPED_TUNE])
+def test_shipped_tune_configs_validate(path: Path) -> None:
+    from dnsp.train.tune import load_tune_config
+
+    cfg, space = load_tune_config(path)
+    assert cfg.loss.variant != "NP" and space.epochs >= 1
