@@ -33,7 +33,7 @@ SHARED_HEAD = REPO / ".." / "shared" / "data" / "brainweb" / "t1_icbm_normal_1mm
 
 _CHILD = r"""
 import json, resource, sys, time
-case, src, dst, scale, model, threads = sys.argv[1:7]
+case, src, dst, scale, model, threads, method = sys.argv[1:8]
 scale = int(scale)
 t_import = time.perf_counter()
 import numpy as np
@@ -54,7 +54,11 @@ if case == "scipy-cubic":
     info["shape_in"], info["shape_out"] = list(vol.data.shape), list(out.shape)
 else:
     from dnsp.infer.upscale import build_method, upscale_file, upscale_volume
-    method = build_method(scale, model=None if model == "default" else model, device="cpu")
+    if method != "none":
+        method = build_method(scale, method=method)
+    else:
+        method = build_method(scale, model=None if model == "default" else model,
+                              device="cpu")
     info["method"] = method.name
     if case == "dnsp":
         t0 = time.perf_counter(); c0 = time.process_time()
@@ -79,12 +83,31 @@ def _head() -> Path:
     return phantom_path()
 
 
-def run_case(case: str, src: Path, scale: int, model: str, threads: str) -> dict:
+def synthetic_volume(shape: tuple[int, int, int], folder: Path) -> Path:
+    """A smooth random RAS float32 volume of ``shape`` (1 mm) written as NIfTI in ``folder``."""
+    import nibabel as nib
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    data = np.empty(shape, np.float32)
+    xx, yy = np.meshgrid(np.linspace(-1, 1, shape[0]), np.linspace(-1, 1, shape[1]),
+                         indexing="ij")
+    head = (xx**2 + yy**2 < 0.8).astype(np.float32)
+    for k in range(shape[2]):
+        data[:, :, k] = head * (500.0 + 100.0 * rng.random(shape[:2], dtype=np.float32))
+    path = folder / "synthetic.nii"
+    nib.save(nib.Nifti1Image(data, np.eye(4)), str(path))
+    return path
+
+
+def run_case(case: str, src: Path, scale: int, model: str, threads: str,
+             method: str = "none") -> dict:
     """Run one case in a child process and return its measurements."""
     with tempfile.TemporaryDirectory() as tmp:
         dst = Path(tmp) / "out.nii.gz"
         proc = subprocess.run(
-            [sys.executable, "-c", _CHILD, case, str(src), str(dst), str(scale), model, threads],
+            [sys.executable, "-c", _CHILD, case, str(src), str(dst), str(scale), model, threads,
+             method],
             capture_output=True, text=True, check=False,
         )
         if proc.returncode != 0:
@@ -103,21 +126,31 @@ def main() -> int:
     parser.add_argument("--threads", default="default")
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--cases", nargs="+", default=["scipy-cubic", "dnsp-sr-only", "dnsp"])
+    parser.add_argument("--method", default="none",
+                        help="bicubic|lrtv|srsw instead of the network (memory checks)")
+    parser.add_argument("--synthetic", default=None, metavar="XxYxZ",
+                        help="use a synthetic volume of this shape (e.g. 512x512x300)")
     parser.add_argument("--json", default=None, help="also write the results here")
     args = parser.parse_args()
-    src = _head()
+    tmp = tempfile.TemporaryDirectory()
+    if args.synthetic:
+        shape = tuple(int(v) for v in args.synthetic.lower().split("x"))
+        src = synthetic_volume(shape, Path(tmp.name))  # type: ignore[arg-type]
+    else:
+        src = _head()
     print(f"volume: {src}  scale: x{args.scale}  cpus: {os.cpu_count()}  "
           f"load average: {' '.join(f'{v:.2f}' for v in os.getloadavg())}", flush=True)
     results = []
     for rep in range(args.repeats):
         for case in args.cases:
-            info = run_case(case, src, args.scale, args.model, args.threads)
+            info = run_case(case, src, args.scale, args.model, args.threads, args.method)
             info["repeat"] = rep
             results.append(info)
             print(f"{case:13s} wall {info['wall_s']:7.1f} s  cpu {info['cpu_s']:7.1f} s  "
                   f"peak RSS {info['peak_rss_mb']:7.0f} MB  "
                   f"{info.get('method', '')} {info.get('shape_out', '')}", flush=True)
     print(f"load average after: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    tmp.cleanup()
     if args.json:
         Path(args.json).write_text(json.dumps({"volume": str(src), "results": results,
                                                "time": time.strftime("%Y-%m-%dT%H:%M:%SZ",

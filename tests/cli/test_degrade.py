@@ -65,3 +65,26 @@ def test_degrade_too_small_for_scale(tmp_path, capsys):
     _write(p, np.ones((3, 3, 3), np.float32), np.eye(4))
     assert main(["degrade", str(p), str(tmp_path / "o.nii"), "--scale", "4"]) == 2
     assert "scale" in capsys.readouterr().err
+
+
+@pytest.mark.data
+def test_degrade_real_ixi_world_coordinates(tmp_path):
+    from pathlib import Path
+
+    from dnsp.data.degradation import bicubic_upscale_volume
+
+    root = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "ixi-t1-2mm"
+    if not root.is_dir():
+        pytest.skip("../shared/data is not available")
+    src = sorted(root.glob("IXI*.nii.gz"))[0]
+    out = tmp_path / "lr.nii.gz"
+    assert main(["degrade", str(src), str(out), "--scale", "3"]) == 0
+    hr, lr = nib.load(str(src)), nib.load(str(out))
+    # IXI is PSR: axes 0 (A-P) and 2 (R-L) are in-plane, axis 1 (S-I) keeps its 120 slices
+    assert lr.shape == (hr.shape[0] // 3, hr.shape[1], hr.shape[2] // 3)
+    for ijk in ([0, 0, 0], [5, 60, 7], [39, 119, 29]):
+        hr_ijk = [3 * ijk[0] + 1, ijk[1], 3 * ijk[2] + 1, 1]
+        np.testing.assert_allclose(lr.affine @ [*ijk, 1], hr.affine @ hr_ijk, atol=1e-4)
+    up, up_aff = bicubic_upscale_volume(lr.get_fdata(), lr.affine, 3)
+    assert up.shape == hr.shape  # 120 and 90 are multiples of 3
+    np.testing.assert_allclose(up_aff, hr.affine, atol=1e-4)

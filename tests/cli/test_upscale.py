@@ -241,3 +241,15 @@ def test_list_models_and_missing_arguments(capsys: pytest.CaptureFixture[str]) -
         manifest = json.loads((models_dir() / "manifest.json").read_text())
         assert all(name in listed for name in manifest["models"])
     _fails(capsys, [], "give IN, OUT and --scale")
+
+
+def test_folder_of_volumes_needs_an_output_folder(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "in"
+    _save(src / "a.nii.gz", _volume())
+    _fails(capsys, [str(src), str(tmp_path / "o.nii.gz"), "-s", "2", "--method", "bicubic"],
+           "OUT must be a folder")
+    (tmp_path / "nothing").mkdir()
+    _fails(capsys, [str(tmp_path / "nothing"), str(tmp_path / "o.nii.gz"), "-s", "2",
+                    "--method", "bicubic"], "no image file or DICOM series")
+    assert not (tmp_path / "o.nii.gz").exists()

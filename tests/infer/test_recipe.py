@@ -55,3 +55,14 @@ def test_export_checkpoint_and_card(tmp_path: Path, tiny_net: torch.nn.Module,
     card = write_card(2, report, folder).read_text()
     assert "+3.50 dB" in card and "`m-x2` (default)" in card
     assert read_manifest(folder)["models"]["m-x2"]["card"] == "MODEL_CARD_x2.md"
+
+
+def test_zero_last_conv_starts_at_the_input(tiny_net: torch.nn.Module) -> None:
+    from dnsp.infer.recipe import zero_last_conv
+
+    x = torch.rand(2, 1, 9, 7)
+    zero_last_conv(tiny_net)
+    with torch.no_grad():
+        assert torch.equal(tiny_net(x), x)
+    with pytest.raises(ValueError, match="no 2-D convolution"):
+        zero_last_conv(torch.nn.Linear(2, 2))

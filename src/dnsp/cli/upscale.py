@@ -59,15 +59,24 @@ def _list_models() -> int:
 
 
 def _is_folder_mode(inp: Path, out: Path) -> bool:
-    """Folder input is a folder of volumes unless it is one DICOM series written to a file."""
+    """Folder input is a folder of volumes, unless it is one DICOM series written to a file.
+
+    Raises:
+        InputError: A folder of several volumes with a ``.nii``/``.nii.gz`` output name.
+    """
+    from dnsp.errors import InputError
     from dnsp.infer.upscale import find_inputs
 
     if not inp.is_dir():
         return False
-    if out.name.lower().endswith(_OUT_SUFFIXES):
-        items = find_inputs(inp)
-        return not (len(items) == 1 and items[0][0] == inp) and bool(items)
-    return True
+    items = find_inputs(inp)
+    to_file = out.name.lower().endswith(_OUT_SUFFIXES)
+    if len(items) == 1 and items[0][0] == inp:  # the folder is one DICOM series
+        return not to_file
+    if to_file and items:
+        raise InputError(f"{inp} is a folder of {len(items)} volume(s): OUT must be a folder, "
+                         f"not the file name {out.name}")
+    return not to_file
 
 
 def run(args: argparse.Namespace) -> int:

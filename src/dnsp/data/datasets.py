@@ -42,7 +42,7 @@ from dnsp.data.intensity import percentile_scale
 from dnsp.data.io import Volume, load_volume
 from dnsp.data.orientation import axial_axes, to_axial_stack
 from dnsp.data.patches import MIN_PATCH_FOREGROUND, extract_patch_pairs
-from dnsp.data.sharp_smooth import PATCH_FOREGROUND_RULE, select_sharp_smooth
+from dnsp.data.sharp_smooth import PATCH_FOREGROUND_RULE, outlier_mask, select_sharp_smooth
 from dnsp.data.slicing import FG_THRESHOLD, central_slices, slab_layout
 from dnsp.errors import InputError
 
@@ -557,21 +557,8 @@ def _sharp_smooth(images: list[np.ndarray], patch: int) -> tuple[np.ndarray, np.
         sharp.append(sel.sharp)
         smooth.append(sel.smooth)
     sh, sm = np.concatenate(sharp), np.concatenate(smooth)
-    energies_ok = _outlier_mask(sh, sm)
+    energies_ok = outlier_mask(sh, sm)
     return sh[energies_ok], sm[energies_ok]
-
-
-def _outlier_mask(sharp: np.ndarray, smooth: np.ndarray) -> np.ndarray:
-    from dnsp.data.sharp_smooth import OUTLIER_Z, _robust_z, laplacian_energy_map
-
-    if sharp.shape[0] < 3:
-        return np.ones(sharp.shape[0], dtype=bool)
-    p = sharp.shape[-1]
-    e_hi = np.array([laplacian_energy_map(x, p)[0, 0] for x in sharp])
-    e_lo = np.array([laplacian_energy_map(x, p)[0, 0] for x in smooth])
-    z_hi = _robust_z(np.log(e_hi + 1e-12))
-    z_lo = _robust_z(np.log(e_lo + 1e-12))
-    return (np.abs(z_hi) <= OUTLIER_Z) & (np.abs(z_lo) <= OUTLIER_Z)
 
 
 def load_eval_slices(

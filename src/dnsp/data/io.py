@@ -32,7 +32,6 @@ __all__ = [
 
 #: File name endings written by :func:`save_volume`.
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
-_READABLE = (".nii", ".nii.gz", ".hdr", ".img", ".img.gz", ".hdr.gz", ".mnc", ".mnc.gz")
 _RAW = (".rawb", ".raws", ".rawb.gz", ".raws.gz")
 
 

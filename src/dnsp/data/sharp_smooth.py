@@ -24,6 +24,7 @@ __all__ = [
     "PATCH_FOREGROUND_RULE",
     "SharpSmooth",
     "laplacian_energy_map",
+    "outlier_mask",
     "select_sharp_smooth",
     "write_contact_sheet",
 ]
@@ -79,6 +80,28 @@ def _robust_z(values: np.ndarray) -> np.ndarray:
     if mad <= 0:
         return np.zeros_like(values)
     return (values - med) / mad
+
+
+def outlier_mask(sharp: np.ndarray, smooth: np.ndarray, z: float = OUTLIER_Z) -> np.ndarray:
+    """Pairs to keep: both log Laplacian energies within ``z`` robust z-scores of the median.
+
+    Args:
+        sharp: (N, P, P) or (N, 1, P, P) sharp patches.
+        smooth: Matching smooth patches.
+        z: Robust z-score limit.
+
+    Returns:
+        Boolean mask (N,); all True for fewer than 3 pairs.
+    """
+    sh = np.asarray(sharp, dtype=np.float64).reshape(len(sharp), *np.shape(sharp)[-2:])
+    sm = np.asarray(smooth, dtype=np.float64).reshape(len(smooth), *np.shape(smooth)[-2:])
+    if sh.shape[0] < 3:
+        return np.ones(sh.shape[0], dtype=bool)
+    p = sh.shape[-1]
+    e_hi = np.array([laplacian_energy_map(x, p)[0, 0] for x in sh])
+    e_lo = np.array([laplacian_energy_map(x, p)[0, 0] for x in sm])
+    return ((np.abs(_robust_z(np.log(e_hi + 1e-12))) <= z)
+            & (np.abs(_robust_z(np.log(e_lo + 1e-12))) <= z))
 
 
 def select_sharp_smooth(

@@ -12,6 +12,8 @@ committed ``configs/pretrained/*.yml``): a normal training config (sections ``mo
       export: dnsp-edsr-ap-x2   # model name written to dnsp/infer/models (null: no export)
       default: true             # make it the default model for its scale
       card: MODEL_CARD_x2.md
+      zero_tail: true           # zero the last convolution: training starts at the bicubic
+                                # input (networks with input_skip), useful for short budgets
 
 Training patches (and the sharp/smooth patches of the sharpness measure S) of all sources
 are concatenated; validation uses the main ``data`` source. The trainer (:class:`dnsp.train.
@@ -41,7 +43,15 @@ import yaml
 from dnsp.errors import InputError
 from dnsp.fsutil import atomic_path
 
-__all__ = ["Recipe", "build_recipe_data", "export_model", "load_recipe", "main", "run_recipe"]
+__all__ = [
+    "Recipe",
+    "build_recipe_data",
+    "export_model",
+    "load_recipe",
+    "main",
+    "run_recipe",
+    "zero_last_conv",
+]
 
 
 @dataclass
@@ -53,6 +63,7 @@ class Recipe:
     export: str | None = None
     default: bool = False
     card: str | None = None
+    zero_tail: bool = False
 
 
 def load_recipe(path: str | os.PathLike[str], overrides: Sequence[str] = ()) -> tuple[Any, Recipe]:
@@ -162,11 +173,46 @@ def export_model(
     return out
 
 
+def zero_last_conv(net: torch.nn.Module) -> None:
+    """Zero the weights and bias of the last 2-D convolution of ``net`` (its output layer).
+
+    With an input skip (``y = x + tail(...)``) the network then starts as the identity on its
+    bicubic input, and every update moves it away from bicubic along the loss gradient.
+
+    Raises:
+        ValueError: If ``net`` has no 2-D convolution.
+    """
+    convs = [m for m in net.modules() if isinstance(m, torch.nn.Conv2d)]
+    if not convs:
+        raise ValueError("the network has no 2-D convolution to zero")
+    with torch.no_grad():
+        convs[-1].weight.zero_()
+        if convs[-1].bias is not None:
+            convs[-1].bias.zero_()
+
+
+def _recipe_trainer_class() -> type:
+    from dnsp.train.trainer import Trainer
+
+    class RecipeTrainer(Trainer):
+        """The trainer, with the optional zero-initialised output layer of the recipe."""
+
+        zero_tail = False
+
+        def _setup(self) -> None:
+            super()._setup()
+            if self.zero_tail:
+                zero_last_conv(self.model)
+
+    return RecipeTrainer
+
+
 def run_recipe(path: str | os.PathLike[str], overrides: Sequence[str] = (),
                quiet: bool = False) -> Path:
     """Train according to a recipe file, export the model if asked; returns the checkpoint."""
     from dnsp.train.trainer import Trainer, TrainingInterrupted
 
+    recipe_trainer = _recipe_trainer_class()
     cfg, recipe = load_recipe(path, overrides)
     t_data = time.perf_counter()
     data = build_recipe_data(cfg, recipe)
@@ -181,7 +227,8 @@ def run_recipe(path: str | os.PathLike[str], overrides: Sequence[str] = (),
         if budget is not None and time.perf_counter() - start > budget:
             trainer.request_stop()
 
-    trainer = Trainer(cfg, data, quiet=quiet, on_step=on_step)
+    trainer = recipe_trainer(cfg, data, quiet=quiet, on_step=on_step)
+    trainer.zero_tail = recipe.zero_tail
     stopped = False
     try:
         trainer.fit()
@@ -199,6 +246,7 @@ def run_recipe(path: str | os.PathLike[str], overrides: Sequence[str] = (),
                                "seconds": round(seconds, 1),
                                "patches": int(data.train_inputs.shape[0]),
                                "batch_size": cfg.optim.batch_size,
+                               "lr": cfg.optim.lr,
                                "device": str(trainer.device),
                                "torch_threads": torch.get_num_threads()}})
         print(f"exported {out}", flush=True)

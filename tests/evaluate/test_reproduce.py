@@ -1,0 +1,31 @@
+"""Smoke runs of ``dnsp reproduce`` (seconds-long budgets) through the command line."""
+
+from pathlib import Path
+
+import pandas as pd
+
+from dnsp.cli import main
+
+
+def test_reproduce_table1_smoke_and_resume(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "t1"
+    assert main(["reproduce", "table1", "--budget", "smoke", "--out", str(out), "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "DNSP-AP" in printed and "report:" in printed
+    df = pd.read_csv(out / "results" / "per_slice.csv")
+    assert set(df["method"]) == {"Bicubic", "DNSP-NP", "DNSP-LR", "DNSP-FS", "DNSP-LS", "DNSP-AP"}
+    assert df["psnr"].notna().all() and len(df) == 6 * 3
+    html = (out / "report.html").read_text()
+    assert "<table" in html and "data:image/png;base64," in html and "Paired comparisons" in html
+    for fig in ("fig8_DNSP-AP_BW-x2-f100.png", "fig9_BW-x2-f100.png", "visual_BW-x2.png"):
+        assert (out / "figures" / fig).is_file()
+    # a second run resumes from the stored parts: nothing is retrained
+    stamp = (out / "runs" / "BW-x2-f100" / "DNSP-AP" / "last.pt").stat().st_mtime
+    assert main(["reproduce", "table1", "--budget", "smoke", "--out", str(out), "--quiet"]) == 0
+    assert (out / "runs" / "BW-x2-f100" / "DNSP-AP" / "last.pt").stat().st_mtime == stamp
+
+
+def test_reproduce_unknown_experiment(tmp_path: Path, capsys) -> None:
+    assert main(["reproduce", "table7", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "valid experiments" in err
