@@ -9,12 +9,16 @@ Protocol (SPEC sections 2, 4, 6; /work/shared/data/README.md):
 * LR = ``dnsp.ops.degrade`` (blur sigma = s/2, s x s block mean); PSNR data_range = 1 per
   whole slice (scikit-image), gain = method minus bicubic on the same slice.
 
-Usage::
+Usage (the commands behind the numbers in docs/baselines.md)::
 
-    nice -n 10 python benchmarks/baselines_quality.py quality --scale 2 --out results.json
-    nice -n 10 python benchmarks/baselines_quality.py tune-lrtv
-    nice -n 10 python benchmarks/baselines_quality.py tune-srsw
-    nice -n 10 python benchmarks/baselines_quality.py runtime
+    DNSP_CACHE_DIR=/tmp/cache OMP_NUM_THREADS=1 nice -n 10 \
+        python benchmarks/baselines_quality.py quality --scale 2 --out quality_x2.json
+    nice -n 10 python benchmarks/baselines_quality.py tune-lrtv --n-subjects 3 \
+        --lambda-rank 0 0.001 0.003 --lambda-tv 3e-5 1e-4 3e-4 --rho 0.05 --mu 0.05 --max-iter 60
+    DNSP_CACHE_DIR=/tmp/cache nice -n 10 python benchmarks/baselines_quality.py tune-srsw \
+        --patch 5 7 --k 8 16 --sparsity 0.01 0.1
+    DNSP_CACHE_DIR=/tmp/cache OMP_NUM_THREADS=1 nice -n 10 \
+        python benchmarks/baselines_quality.py --threads 1 runtime
 """
 
 from __future__ import annotations
@@ -133,7 +137,8 @@ def cmd_tune_lrtv(args: argparse.Namespace) -> None:
     stacks = ixi_split("train")[: args.n_subjects]
     for lr_ in args.lambda_rank:
         for tv in args.lambda_tv:
-            m = get_method("lrtv", lambda_rank=lr_, lambda_tv=tv)
+            m = get_method("lrtv", lambda_rank=lr_, lambda_tv=tv, rho=args.rho, mu=args.mu,
+                           max_iter=args.max_iter)
             _print({"lambda_rank": lr_, "lambda_tv": tv, **evaluate(m, stacks, args.scale)})
 
 
@@ -154,21 +159,28 @@ def cmd_runtime(args: argparse.Namespace) -> None:
     vol = load_volume(DATA / "brainweb" / "t1_icbm_normal_1mm_pn3_rf20.nii.gz")
     scaled, _ = percentile_scale(vol.data)
     head = np.ascontiguousarray(to_axial_stack(scaled, vol.affine))
-    ixi = ixi_split("test")[0]
+    cases = {
+        "ixi40": ("IXI test subject 1, 40 axial slices", lambda: ixi_split("test")[0]),
+        "crop120": ("BrainWeb test slab, 40 slices cropped to 120x120",
+                    lambda: head[list(PHANTOM_SLABS["test"]), 48:168, 30:150]),
+        "head": ("BrainWeb whole 1 mm head", lambda: head),
+    }
     bw_train = brainweb_slab("train")
     for name in args.methods:
         m = get_method(name)
         if name == "srsw":
             t0 = time.perf_counter()
             m.fit([bw_train], s)
-            _print({"name": name, "what": "fit library (BrainWeb train slab)",
-                    "seconds": time.perf_counter() - t0})
-        for label, hr in (("ixi 40 slices 120x120", ixi), ("brainweb whole head", head)):
+            _print({"name": name, "what": "fit library (BrainWeb train slab, cache folder "
+                    "$DNSP_CACHE_DIR)", "seconds": time.perf_counter() - t0})
+        for case in args.cases:
+            label, get = cases[case]
+            hr = get()
             _, lr = make_lr(hr, s)
             t0 = time.perf_counter()
             m.upscale_stack(lr, s)
             _print({"name": name, "what": label, "hr_shape": list(hr.shape),
-                    "threads": args.threads, "seconds": time.perf_counter() - t0})
+                    "threads": torch.get_num_threads(), "seconds": time.perf_counter() - t0})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -182,8 +194,11 @@ def main(argv: list[str] | None = None) -> int:
     t = sub.add_parser("tune-lrtv")
     t.add_argument("--scale", type=int, default=2)
     t.add_argument("--n-subjects", type=int, default=5)
-    t.add_argument("--lambda-rank", type=float, nargs="+", default=[0.0, 0.01, 0.05])
-    t.add_argument("--lambda-tv", type=float, nargs="+", default=[3e-4, 1e-3, 3e-3])
+    t.add_argument("--lambda-rank", type=float, nargs="+", default=[0.0, 1e-3, 3e-3])
+    t.add_argument("--lambda-tv", type=float, nargs="+", default=[3e-5, 1e-4, 3e-4])
+    t.add_argument("--rho", type=float, default=0.01)
+    t.add_argument("--mu", type=float, default=0.01)
+    t.add_argument("--max-iter", type=int, default=100)
     u = sub.add_parser("tune-srsw")
     u.add_argument("--scale", type=int, default=2)
     u.add_argument("--patch", type=int, nargs="+", default=[5, 7])
@@ -192,6 +207,8 @@ def main(argv: list[str] | None = None) -> int:
     r = sub.add_parser("runtime")
     r.add_argument("--scale", type=int, default=2)
     r.add_argument("--methods", nargs="+", default=["bicubic", "lrtv", "srsw"])
+    r.add_argument("--cases", nargs="+", default=["ixi40", "crop120", "head"],
+                   choices=["ixi40", "crop120", "head"])
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     {"quality": cmd_quality, "tune-lrtv": cmd_tune_lrtv, "tune-srsw": cmd_tune_srsw,

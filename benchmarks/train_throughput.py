@@ -3,9 +3,9 @@
 CPU part (default): for each network, a few optimiser steps on random 40x40 patches (3-D
 DCSRN: batch/8 patches of 8x40x40, counted as 8 slices each), after one warm-up step, through
 the same code path as ``dnsp train`` (``build_model``, ``build_loss``, ``build_optimizer``,
-``Objective``). GPU part (``--gpu``, needs CUDA): one epoch of 8,000 40x40 patches (125 steps of
-64) of the paper-size EDSR (32 x 256) with the AP loss under bf16 autocast, run by the real
-``Trainer``.
+``Objective``), with 400 sharp/smooth patch pairs in the AP measure S. GPU part (``--gpu``,
+needs CUDA): one epoch of 8,000 40x40 patches (125 steps of 64) of the paper-size EDSR
+(32 x 256) with the AP loss under bf16 autocast, run by the real ``Trainer``.
 
 Examples::
 
@@ -40,8 +40,13 @@ def _patches(n: int, size: int, depth: int | None, seed: int = 0) -> torch.Tenso
     return torch.rand(shape, generator=g)
 
 
-def cpu_case(network: str, variant: str, batch: int, steps: int, patch: int) -> dict:
-    """Time ``steps`` optimiser steps of ``network`` with ``variant`` on the CPU."""
+def cpu_case(network: str, variant: str, batch: int, steps: int, patch: int,
+             n_sharp: int = 400) -> dict:
+    """Time ``steps`` optimiser steps of ``network`` with ``variant`` on the CPU.
+
+    ``n_sharp`` sharp and as many smooth patches enter the measure S of LS/AP (the paper: one
+    pair per training image, about 400).
+    """
     torch.manual_seed(0)
     cfg = load_config(None, [f"model.name={network}", f"loss.variant={variant}",
                              *PRIOR_WEIGHTS, "run.device=cpu"])
@@ -49,7 +54,7 @@ def cpu_case(network: str, variant: str, batch: int, steps: int, patch: int) -> 
     if depth is not None:  # 3-D patches: keep the number of slices per step equal to ``batch``
         batch = max(1, batch // depth)
     x, y = _patches(batch, patch, depth, 1), _patches(batch, patch, depth, 2)
-    sharp, smooth = _patches(8, patch, None, 3), _patches(8, patch, None, 4)
+    sharp, smooth = _patches(n_sharp, patch, None, 3), _patches(n_sharp, patch, None, 4)
     data = TrainData(x, y, x[:1], y[:1], sharp=sharp, smooth=smooth)
     model = build_model(cfg.model)
     if hasattr(model, "fit_to_data"):
@@ -87,7 +92,7 @@ def gpu_epoch(n_patches: int = 8000, batch: int = 64, out: Path | None = None) -
         ])
         x, y = _patches(n_patches, 40, None, 1), _patches(n_patches, 40, None, 2)
         val = _patches(4, 120, None, 5)
-        data = TrainData(x, y, val, val, sharp=y[:8], smooth=x[:8])
+        data = TrainData(x, y, val, val, sharp=y[:400], smooth=x[:400])
         trainer = Trainer(cfg, data, quiet=True)
         torch.cuda.synchronize()
         t0 = time.perf_counter()
@@ -109,6 +114,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch", type=int, default=16, help="CPU batch size")
     ap.add_argument("--steps", type=int, default=3, help="timed CPU steps per case")
     ap.add_argument("--patch", type=int, default=40)
+    ap.add_argument("--n-sharp", type=int, default=400,
+                    help="sharp/smooth patch pairs in the measure S (LS/AP)")
     ap.add_argument("--gpu", action="store_true", help="run the GPU part (needs CUDA)")
     ap.add_argument("--gpu-patches", type=int, default=8000)
     ap.add_argument("--out", type=Path, help="also write the results as JSON")
@@ -124,12 +131,13 @@ def main(argv: list[str] | None = None) -> int:
     else:
         rows = []
         print(f"CPU, torch {torch.__version__}, {torch.get_num_threads()} threads, "
-              f"batch {args.batch}, {args.patch}x{args.patch} patches")
+              f"batch {args.batch}, {args.patch}x{args.patch} patches, "
+              f"{args.n_sharp} sharp/smooth pairs for AP")
         print("| network | params | variant | patches/s |")
         print("|---|---:|---|---:|")
         for net in args.networks:
             for var in args.variants:
-                r = cpu_case(net, var, args.batch, args.steps, args.patch)
+                r = cpu_case(net, var, args.batch, args.steps, args.patch, args.n_sharp)
                 rows.append(r)
                 print(f"| {net} | {r['params']:,} | {var} | {r['patches_per_s']:.1f} |")
                 sys.stdout.flush()

@@ -61,3 +61,16 @@ def test_bicubic_matches_ops_and_clips() -> None:
 def test_bicubic_keeps_constant_image() -> None:
     lr = np.full((2, 5, 6), 0.4, dtype=np.float32)
     np.testing.assert_allclose(get_method("bicubic").upscale_stack(lr, 2), 0.4, atol=1e-6)
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 1), (3, 1, 5), (2, 4, 3)])
+@pytest.mark.parametrize("name", ["bicubic", "lrtv"])
+def test_tiny_inputs_keep_the_hr_grid(name: str, shape: tuple[int, int, int]) -> None:
+    lr = np.random.default_rng(0).uniform(0, 1, shape).astype(np.float32)
+    out = (
+        get_method(name, max_iter=5).upscale_stack(lr, 2)
+        if name == "lrtv"
+        else get_method(name).upscale_stack(lr, 2)
+    )
+    assert out.shape == (shape[0], 2 * shape[1], 2 * shape[2]) and out.dtype == np.float32
+    assert np.all(np.isfinite(out)) and out.min() >= 0 and out.max() <= 1

@@ -31,15 +31,27 @@ def test_grad_adjoint(axes: tuple[int, ...]) -> None:
     assert float(grad(torch.ones(4, 6, 7), axes).abs().max()) == 0.0
 
 
-def test_admm_objective_decreases(small_stack: np.ndarray, make_lr: Degrade) -> None:
+@pytest.mark.parametrize(("penalty", "settle"), [(0.05, 5), (0.01, 15)])
+def test_admm_objective_decreases(
+    small_stack: np.ndarray, make_lr: Degrade, penalty: float, settle: int
+) -> None:
     lr = make_lr(small_stack, 2)
-    m = LRTV(lambda_rank=0.05, lambda_tv=0.01, dtype="float64", max_iter=40, tol=1e-9)
+    m = LRTV(
+        lambda_rank=0.05,
+        lambda_tv=0.01,
+        rho=penalty,
+        mu=penalty,
+        dtype="float64",
+        max_iter=40,
+        tol=1e-9,
+    )
     _, res = m.solve(lr, 2, record_objective=True)
     h = np.asarray(res.objective)
     assert len(h) == res.iterations + 1 == 41
     assert h[-1] < h[0] - 0.02 * abs(h[0])
-    # ADMM is not a descent method in its first steps; after them the objective decreases
-    assert np.all(np.diff(h[5:]) <= 1e-6 * abs(h[0]))
+    # ADMM is not a descent method in its first steps (longer with small penalties, 0.01 is
+    # the default); after them the objective decreases monotonically
+    assert np.all(np.diff(h[settle:]) <= 1e-6 * abs(h[0]))
 
 
 @pytest.mark.parametrize("mode", ["3d", "2d"])

@@ -117,7 +117,7 @@ def test_library_cache(tmp_path: Path, make_phantom: Phantom) -> None:
     other[0][0, 0, 0] += 0.01
     assert SRSW().library_key(other, 2) != key
     assert SRSW().library_key(train, 3) != key
-    assert SRSW(patch=7).library_key(train, 2) != key
+    assert SRSW(patch=5).library_key(train, 2) != key
     assert SRSW(k=4).library_key(train, 2) == key  # k does not change the library
     SRSW(use_cache=False, cache_dir=tmp_path / "none").fit(train, 2)
     assert not (tmp_path / "none").exists()
@@ -157,3 +157,12 @@ def test_default_library_from_embedded_phantom(tmp_path: Path, make_lr: Degrade)
     out = m.upscale_stack(make_lr(hr, 2), 2)
     assert out.shape == (1, 48, 48) and m.library_size == 5000
     assert len(list(tmp_path.glob("library-*.npz"))) == 1
+
+
+def test_input_smaller_than_a_patch(tmp_path: Path, make_phantom: Phantom) -> None:
+    m = SRSW(cache_dir=tmp_path).fit([make_phantom(4, 24, seed=7)], 2)
+    out = m.upscale_stack(np.full((1, 2, 3), 0.5, np.float32), 2)
+    assert out.shape == (1, 4, 6)
+    np.testing.assert_allclose(out, 0.5, atol=1e-5)
+    with pytest.raises(ValueError, match="at least 7"):
+        SRSW(cache_dir=tmp_path).fit([np.zeros((2, 6, 6), np.float32)], 2)

@@ -104,3 +104,26 @@ def test_shipped_models_are_intact_and_small() -> None:
         assert info.scale == scale and not net.training
         assert (folder / entry["card"]).is_file()
     json.dumps(manifest)  # the manifest stays plain JSON
+
+
+@pytest.mark.slow
+@pytest.mark.data
+@pytest.mark.parametrize(("scale", "min_gain"), [(2, 2.0), (4, 0.5)])
+def test_shipped_model_beats_bicubic_on_an_unseen_head(scale: int, min_gain: float) -> None:
+    """Regression guard, below the measured gains of the model cards (mr-gd, 8 slices)."""
+    import numpy as np
+
+    from dnsp.baselines import get_method
+    from dnsp.infer.measure import evaluate_methods, volume_test_slices
+    from dnsp.infer.network import NetworkMethod
+
+    path = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "mr-gd" / "MR_Gd.nii.gz"
+    if not path.is_file() or not (models_dir() / "manifest.json").is_file():
+        pytest.skip("shared data or shipped models not available")
+    hr, lr = volume_test_slices(path, scale, n=8)
+    net, _ = load_model(default_model(scale))
+    res = evaluate_methods({"bicubic": get_method("bicubic"),
+                            "net": NetworkMethod(net, scale)}, hr, lr, ["mr-gd"] * 8, scale)
+    assert res["net"]["psnr"] - res["bicubic"]["psnr"] >= min_gain
+    assert res["net"]["ssim"] > res["bicubic"]["ssim"]
+    assert np.isfinite(res["net"]["psnr"])

@@ -234,3 +234,12 @@ def test_tensorboard_or_csv_only(
     cfg = make_cfg("loss.variant=NP", "run.tensorboard=true", out="tb")
     Trainer(cfg, tiny_data, quiet=True).fit()
     assert any((Path(cfg.run.out_dir) / "tensorboard").glob("events.out.tfevents.*"))
+
+
+def test_deterministic_run_is_repeatable(make_cfg: CfgFactory, tiny_data: TrainData) -> None:
+    a = make_cfg("loss.variant=FS", "run.deterministic=true", out="det_a")
+    b = make_cfg("loss.variant=FS", "run.deterministic=true", out="det_b")
+    Trainer(a, tiny_data, quiet=True).fit()
+    Trainer(b, tiny_data, quiet=True).fit()
+    _assert_same_state(_state(Path(a.run.out_dir)), _state(Path(b.run.out_dir)))
+    assert not torch.are_deterministic_algorithms_enabled()

@@ -159,8 +159,8 @@ class LRTV:
     name = "lrtv"
 
     def __init__(
-        self, lambda_rank: float = 0.01, lambda_tv: float = 0.001, rho: float = 0.05,
-        mu: float = 0.05, mode: str = "3d", max_iter: int = 60, tol: float = 1e-4,
+        self, lambda_rank: float = 1e-3, lambda_tv: float = 1e-4, rho: float = 0.01,
+        mu: float = 0.01, mode: str = "3d", max_iter: int = 100, tol: float = 1e-4,
         cg_iter: int = 10, cg_tol: float = 1e-5, sigma: float | None = None,
         dtype: str = "float32", clip: bool = True,
     ) -> None:

@@ -166,7 +166,7 @@ class SRSW:
     name = "srsw"
 
     def __init__(
-        self, patch: int = 5, k: int = 8, sparsity: float = 0.01, stride: int | None = None,
+        self, patch: int = 7, k: int = 16, sparsity: float = 0.01, stride: int | None = None,
         library_stride: int = 2, max_library: int = 200_000, min_std: float = 0.01,
         n_pca: int = 10, weight_iter: int = 200, bp_iter: int = 10, bp_tol: float = 1e-3,
         batch: int = 65536, workers: int = 1, seed: int = 0,
@@ -236,9 +236,10 @@ class SRSW:
             raise ValueError("hr_stacks is empty")
         stacks = [np.asarray(st, dtype=np.float32) for st in hr_stacks]
         for st in stacks:
-            if st.ndim != 3 or min(st.shape[1:]) < s * self.patch // s + s:
-                raise ValueError(f"each training stack must be (N, H, W) larger than a patch, "
-                                 f"got {st.shape}")
+            if st.ndim != 3 or (min(st.shape[1:]) // s) * s < self.patch:
+                raise ValueError(f"each training stack must be (N, H, W) with H, W of at least "
+                                 f"{self.patch} after cropping to a multiple of {s}, got "
+                                 f"{st.shape}")
         cache_file = None
         if self.use_cache:
             folder = self.cache_dir or default_cache_dir()

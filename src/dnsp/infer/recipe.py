@@ -9,6 +9,7 @@ committed ``configs/pretrained/*.yml``): a normal training config (sections ``mo
       extra_sources:            # further SRDataSpec sources whose training patches are added
         - {source: brainweb, root: ../shared/data/brainweb}
       time_budget_s: 720        # stop cleanly after this much wall time (null: run all epochs)
+      max_steps: null           # or after this many optimiser steps (e.g. to match another run)
       export: dnsp-edsr-ap-x2   # model name written to dnsp/infer/models (null: no export)
       default: true             # make it the default model for its scale
       card: MODEL_CARD_x2.md
@@ -60,6 +61,7 @@ class Recipe:
 
     extra_sources: list[dict[str, Any]] = field(default_factory=list)
     time_budget_s: float | None = None
+    max_steps: int | None = None
     export: str | None = None
     default: bool = False
     card: str | None = None
@@ -224,7 +226,8 @@ def run_recipe(path: str | os.PathLike[str], overrides: Sequence[str] = (),
     budget = recipe.time_budget_s
 
     def on_step(trainer: Trainer, step: int) -> None:
-        if budget is not None and time.perf_counter() - start > budget:
+        over_time = budget is not None and time.perf_counter() - start > budget
+        if over_time or (recipe.max_steps is not None and step >= recipe.max_steps):
             trainer.request_stop()
 
     trainer = recipe_trainer(cfg, data, quiet=quiet, on_step=on_step)
@@ -238,7 +241,7 @@ def run_recipe(path: str | os.PathLike[str], overrides: Sequence[str] = (),
     ckpt = Path(cfg.run.out_dir) / "last.pt"
     steps = trainer.progress.step
     print(f"trained {steps} steps in {seconds:.0f} s"
-          f"{' (time budget reached)' if stopped else ''}; checkpoint {ckpt}", flush=True)
+          f"{' (budget reached)' if stopped else ''}; checkpoint {ckpt}", flush=True)
     if recipe.export:
         out = export_model(ckpt, recipe.export, default=recipe.default, card=recipe.card,
                            extra={"training": {
@@ -260,7 +263,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("recipe", help="configs/pretrained/*.yml")
     parser.add_argument("overrides", nargs="*", help="dotted key=value overrides")
     parser.add_argument("--quiet", action="store_true")
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)
     try:
         run_recipe(args.recipe, args.overrides, quiet=args.quiet)
     except InputError as exc:

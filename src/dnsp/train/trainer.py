@@ -503,21 +503,25 @@ class Trainer:
         """
         cfg = self.cfg
         self.out_dir.mkdir(parents=True, exist_ok=True)
+        self._stop.requested = False
+        had_group = torch.distributed.is_available() and torch.distributed.is_initialized()
         with deterministic_mode(cfg.run.deterministic):
-            self._setup()
-            logger = RunLogger(
-                self.out_dir, tensorboard=cfg.run.tensorboard, enabled=self.info.is_main,
-                keep_epochs=self.progress.epoch if self.resume else None,
-            )
-            if self.info.is_main:
-                save_config(cfg, self.out_dir / "config.yml")
-            self._stop.install()
             try:
-                self._loop(logger)
+                self._setup()
+                logger = RunLogger(
+                    self.out_dir, tensorboard=cfg.run.tensorboard, enabled=self.info.is_main,
+                    keep_epochs=self.progress.epoch if self.resume else None,
+                )
+                if self.info.is_main:
+                    save_config(cfg, self.out_dir / "config.yml")
+                self._stop.install()
+                try:
+                    self._loop(logger)
+                finally:
+                    self._stop.uninstall()
+                    logger.close()
             finally:
-                self._stop.uninstall()
-                logger.close()
-                if self.info.distributed:
+                if not had_group:
                     cleanup_distributed()
         return TrainResult(
             self.out_dir, self.progress.epoch, self.progress.step, self.progress.best_value,
