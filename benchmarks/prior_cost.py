@@ -61,8 +61,8 @@ def main() -> None:
     amp = device.type == "cuda"
     x = torch.rand(args.batch, 1, args.patch, args.patch, device=device)
     y = torch.rand(args.batch, 1, args.patch, args.patch, device=device)
-    sharp = torch.rand(64, 1, 40, 40, device=device)
-    smooth = 0.1 * torch.rand(64, 1, 40, 40, device=device)
+    sharp = torch.rand(700, 1, 40, 40, device=device)  # about the N_T of the IXI pool
+    smooth = 0.1 * torch.rand(700, 1, 40, 40, device=device)
     setups = {}
     for v in VARIANTS:
         net = build_network(args.net).to(device)

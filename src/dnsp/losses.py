@@ -35,7 +35,8 @@ from dnsp.priors import (
     SharpnessFilters,
     filter_variance,
     laplacian_variance,
-    sharpness_measure,
+    sharpness_gram,
+    sharpness_measure_from_gram,
     smoothed_rank,
     total_variation,
 )
@@ -120,6 +121,7 @@ class DNSPLoss(nn.Module):
             self.sharpness_filters = SharpnessFilters(n_filters, norm=filter_norm, seed=seed)
         self.register_buffer("sharp", None, persistent=False)
         self.register_buffer("smooth", None, persistent=False)
+        self.register_buffer("sharpness_gram", None, persistent=False)
         if sharp is not None or smooth is not None:
             self.set_patches(sharp, smooth)
         self.terms: dict[str, Tensor] = {}
@@ -141,6 +143,9 @@ class DNSPLoss(nn.Module):
         sharp = as_image_batch(sharp, "sharp").detach()
         smooth = as_image_batch(smooth, "smooth").detach()
         self.sharp, self.smooth = sharp, smooth
+        # S is a quadratic form in the filters: its 9x9 matrix is computed once here, so the
+        # per-step cost does not grow with the number of patches (sharpness_gram).
+        self.sharpness_gram = sharpness_gram(sharp, smooth)
 
     def forward(self, pred: Tensor, target: Tensor) -> Tensor:
         """Return the scalar loss for network output ``pred`` and ground truth ``target``.
@@ -182,14 +187,12 @@ class DNSPLoss(nn.Module):
                 total = total - self.beta * sharp_v.mean()
                 terms["sharpness"] = sharp_v.mean()
                 if self.gamma > 0:
-                    if self.sharp is None or self.smooth is None:
+                    if self.sharpness_gram is None:
                         raise ValueError(
                             f"variant {self.variant} with gamma > 0 needs sharp and smooth "
                             "patches: pass sharp=/smooth= or call set_patches()"
                         )
-                    measure = sharpness_measure(
-                        w, self.sharp.to(y.device, y.dtype), self.smooth.to(y.device, y.dtype)
-                    )
+                    measure = sharpness_measure_from_gram(w, self.sharpness_gram)
                     total = total + self.gamma * measure
                     terms["measure"] = measure
         terms["total"] = total

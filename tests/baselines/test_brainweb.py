@@ -46,5 +46,5 @@ def test_lrtv_and_srsw_beat_bicubic_on_brainweb_test_crops(
     srsw_m = get_method("srsw", cache_dir=tmp_path)
     srsw_m.fit([train], 2)
     srsw = _psnr(test, srsw_m.upscale_stack(lr, 2))
-    assert lrtv > bic + 0.8, (lrtv, bic)
+    assert lrtv > bic + 1.5, (lrtv, bic)
     assert srsw > bic + 1.5, (srsw, bic)

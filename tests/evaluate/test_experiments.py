@@ -29,7 +29,7 @@ def test_table1_has_the_five_variants() -> None:
 
 
 def test_unknown_experiment_lists_valid_names() -> None:
-    with pytest.raises(InputError, match="valid experiments: .*table1"):
+    with pytest.raises(InputError, match=r"valid experiments: .*table1"):
         load_experiment("table9")
     with pytest.raises(InputError, match="budget"):
         load_experiment("table1").budget("huge")

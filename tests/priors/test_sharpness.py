@@ -173,3 +173,21 @@ def test_sharpness_filters_init_and_norm() -> None:
     for bad in ({"n_filters": 0}, {"size": 5}, {"noise_var": -1.0}, {"norm": "l2"}):
         with pytest.raises(ValueError):
             SharpnessFilters(**bad)  # type: ignore[arg-type]
+
+
+def test_gram_form_equals_direct_measure_and_gradient() -> None:
+    from dnsp.priors import sharpness_gram, sharpness_measure_from_gram
+
+    gen = torch.Generator().manual_seed(5)
+    sh = torch.rand(7, 1, 12, 12, generator=gen, dtype=torch.float64)
+    sm = 0.2 * torch.rand(5, 1, 12, 12, generator=gen, dtype=torch.float64)
+    w1 = torch.randn(4, 1, 3, 3, generator=gen, dtype=torch.float64, requires_grad=True)
+    w2 = w1.detach().clone().requires_grad_(True)
+    direct = sharpness_measure(w1, sh, sm)
+    gram = sharpness_measure_from_gram(w2, sharpness_gram(sh, sm))
+    torch.testing.assert_close(gram, direct)
+    direct.backward()
+    gram.backward()
+    torch.testing.assert_close(w2.grad, w1.grad)
+    with pytest.raises(ValueError, match="gram"):
+        sharpness_measure_from_gram(w1, torch.zeros(4, 4))

@@ -16,7 +16,7 @@ def svt(m: Tensor, tau: float) -> Tensor:
     """Singular-value thresholding of a matrix or a batch of matrices.
 
     For a wide or tall matrix the thin SVD is obtained from the eigen-decomposition of the
-    small Gram matrix (computed in float64), so an unfolding of a whole head (e.g. 216 x 32 580)
+    small Gram matrix (computed in float64), so an unfolding of a whole head (e.g. 217 x 32 761)
     costs two matrix products: SVT(M) = U diag(max(1 - tau / sigma, 0)) U^T M with M M^T =
     U diag(sigma^2) U^T. Singular values below ``tau`` (including exact zeros) are removed,
     so no division by a vanishing singular value takes place.

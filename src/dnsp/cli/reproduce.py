@@ -9,11 +9,14 @@ HELP = "run one of the paper's experiments (table1..table5, fig15) and write its
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("experiment", help="table1, table2, table3, table4, table5, fig15, or a YAML path")
+    p.add_argument("experiment", help="table1 .. table5, fig15, demo, or a YAML path")
     p.add_argument("--budget", choices=("smoke", "cpu", "full"), default="smoke",
                    help="smoke: minutes on a CPU; cpu: a few hours on 2 cores; full: the "
                         "paper's protocol for a GPU (default: smoke)")
     p.add_argument("--out", required=True, help="output folder (rerun to resume)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="training-config override for every trained method, e.g. "
+                        "loss.reduction=sum (repeatable; use a new --out)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
 
 
@@ -21,12 +24,25 @@ def run(args: argparse.Namespace) -> int:
     from dnsp.evaluate.experiments import load_experiment
     from dnsp.evaluate.reporting import summary_table
     from dnsp.evaluate.reproduce import reproduce
+    from dnsp.train.config import parse_overrides
 
     exp = load_experiment(args.experiment)
-    res = reproduce(exp, args.budget, args.out, quiet=args.quiet)
+    overrides = _flatten(parse_overrides(args.set))
+    res = reproduce(exp, args.budget, args.out, quiet=args.quiet, overrides=overrides)
     table = summary_table(res.results)
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     for s in res.skipped:
         print(f"skipped: {s}")
     print(f"report: {res.report_md} and {res.report_html}")
     return 0
+
+
+def _flatten(nested: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in nested.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out.update(_flatten(v, key + "."))
+        else:
+            out[key] = v
+    return out

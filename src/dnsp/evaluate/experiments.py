@@ -76,8 +76,9 @@ class MethodDef:
 class Budget:
     """Size of a run: training overrides (dotted keys) and how much test data to score.
 
-    ``model_map`` replaces network names in every trained method (e.g. ``edsr: edsr-tiny`` runs
-    the CPU-sized EDSR wherever the experiment trains the paper's EDSR).
+    ``model_map`` replaces a network in every trained method: a name (``edsr: edsr-tiny``) or a
+    model section (``edsr: {name: edsr-tiny, params: {input_skip: true}}``), so that a CPU
+    budget runs a small EDSR wherever the experiment trains the paper's EDSR.
     """
 
     train: dict[str, Any] = field(default_factory=dict)
@@ -88,7 +89,7 @@ class Budget:
     fractions: list[float] | None = None
     methods: list[str] | None = None
     baseline_params: dict[str, dict[str, Any]] = field(default_factory=dict)
-    model_map: dict[str, str] = field(default_factory=dict)
+    model_map: dict[str, Any] = field(default_factory=dict)
     note: str = ""
 
 

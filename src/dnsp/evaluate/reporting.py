@@ -74,7 +74,7 @@ def _figures(exp: Experiment, results: pd.DataFrame, out: Path, rep: Report) -> 
             ds, scale = tag.rsplit("-x", 1)
             sub = results[(results["dataset"] == ds)]
             frac = sub["fraction"].max() if len(sub) else 1.0
-            ftag = f"{tag}-f{int(round(100 * frac))}"
+            ftag = f"{tag}-f{round(100 * frac)}"
             means = sub[sub["fraction"] == frac].groupby("method")["psnr"].mean()
             top = list(means.sort_values(ascending=False).index[:4])
             outs = {m: np.load(samples / f"{ftag}-{m}.npy") for m in top
@@ -136,7 +136,7 @@ def _statistics(exp: Experiment, results: pd.DataFrame, out: Path, rep: Report) 
             continue
         rep.add_paragraph(f"ANOVA {kind}, x{scale}, fraction {frac:g}: {res.describe()}")
         if "anova" in exp.figures:
-            name = f"anova_x{scale}_f{int(round(100 * frac))}.png"
+            name = f"anova_x{scale}_f{round(100 * frac)}.png"
             rep.add_figure(F.anova_interval_plot(res, out / "figures" / name),
                            f"ANOVA intervals (95% CI of mean PSNR per cell), x{scale}.")
 

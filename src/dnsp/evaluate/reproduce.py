@@ -119,7 +119,7 @@ def _make_lowfield_pairs(paths: list[Path], folder: Path, b_high: float = 3.0,
 
 
 def _train_config(exp: Experiment, m: MethodDef, budget: Budget, data: dict[str, Any],
-                  run_dir: Path, quiet: bool) -> Any:
+                  run_dir: Path, quiet: bool, overrides: dict[str, Any]) -> Any:
     from dnsp.train.config import config_from_dict
 
     cfg = _deep_merge(exp.train, m.train or {})
@@ -127,19 +127,22 @@ def _train_config(exp: Experiment, m: MethodDef, budget: Budget, data: dict[str,
     cfg = _deep_merge(cfg, dotted_to_nested(budget.train))
     model = cfg.get("model", {}).get("name", "edsr-small")
     if model in budget.model_map:
-        cfg = _deep_merge(cfg, {"model": {"name": budget.model_map[model]}})
+        target = budget.model_map[model]
+        cfg = _deep_merge(cfg, {"model": target if isinstance(target, dict) else {"name": target}})
+    cfg = _deep_merge(cfg, dotted_to_nested(overrides))
     cfg = _deep_merge(cfg, {"name": m.name, "run": {"out_dir": str(run_dir),
                                                      "progress": not quiet}})
     return config_from_dict(cfg).validate()
 
 
 def _trained_method(exp: Experiment, m: MethodDef, budget: Budget, data: dict[str, Any],
-                    run_dir: Path, scale: int, same_grid: bool, quiet: bool) -> Any:
+                    run_dir: Path, scale: int, same_grid: bool, quiet: bool,
+                    overrides: dict[str, Any]) -> Any:
     from dnsp.infer.network import NetworkMethod
     from dnsp.infer.pretrained import load_model
     from dnsp.train.trainer import train
 
-    cfg = _train_config(exp, m, budget, data, run_dir, quiet)
+    cfg = _train_config(exp, m, budget, data, run_dir, quiet, overrides)
     done = run_dir / "done.json"
     if not done.is_file():
         resume = (run_dir / "last.pt").is_file()
@@ -196,6 +199,7 @@ def _sample_index(es: EvalSet) -> int:
 
 def reproduce(
     exp: Experiment, budget_name: str, out_dir: str | Path, *, quiet: bool = False,
+    overrides: dict[str, Any] | None = None,
     report_hook: Callable[[Any, pd.DataFrame], None] | None = None,
 ) -> ReproduceResult:
     """Run ``exp`` under the budget ``budget_name`` into ``out_dir`` (resumable).
@@ -205,6 +209,8 @@ def reproduce(
         budget_name: "smoke", "cpu" or "full".
         out_dir: Output folder (created); rerunning with the same folder resumes.
         quiet: No progress output.
+        overrides: Dotted training-config overrides applied to every trained method last
+            (e.g. ``{"loss.reduction": "sum"}``).
         report_hook: Called as ``hook(report, results)`` before the report is written (the
             demo adds its own sections this way).
     """
@@ -230,7 +236,7 @@ def reproduce(
             es = load_eval_set(ds.name, spec, max_subjects=budget.max_subjects,
                                max_slices=budget.max_slices, scale=1 if same_grid else scale)
             for frac in fractions:
-                tag = f"{ds.name}-x{scale}-f{int(round(100 * frac))}"
+                tag = f"{ds.name}-x{scale}-f{round(100 * frac)}"
                 for m in methods:
                     if m.kind == "baseline" and frac != fractions[-1] and len(fractions) > 1:
                         continue  # model-free methods do not depend on the training fraction
@@ -250,7 +256,7 @@ def reproduce(
                                  "cache_dir": str(out / "cache")}
                             method = _trained_method(exp, m, budget, d,
                                                      out / "runs" / tag / m.name, scale,
-                                                     same_grid, quiet)
+                                                     same_grid, quiet, overrides or {})
                         records, preds = evaluate_method(method, es, name=m.name)
                         k = _sample_index(es)
                         np.save(out / "results" / "samples" / f"{tag}-{m.name}.npy", preds[k])

@@ -14,7 +14,9 @@ from dnsp.priors.sharpness import (
     SharpnessFilters,
     filter_variance,
     laplacian_variance,
+    sharpness_gram,
     sharpness_measure,
+    sharpness_measure_from_gram,
 )
 from dnsp.priors.tv import TotalVariation, total_variation
 
@@ -26,7 +28,9 @@ __all__ = [
     "TotalVariation",
     "filter_variance",
     "laplacian_variance",
+    "sharpness_gram",
     "sharpness_measure",
+    "sharpness_measure_from_gram",
     "smoothed_rank",
     "total_variation",
 ]
