@@ -15,7 +15,7 @@ from dnsp.ops import bicubic_upscale
 def _whole(net: torch.nn.Module, lr: np.ndarray, scale: int) -> np.ndarray:
     with torch.no_grad():
         xs = bicubic_upscale(torch.from_numpy(lr), scale)[:, None]
-        return net(xs)[:, 0].numpy()
+        return net(xs)[:, 0].clamp(0.0, 1.0).numpy()
 
 
 def test_receptive_radius_counts_convolutions() -> None:
@@ -56,7 +56,7 @@ def test_tiled_equals_whole_slice(tiny_net: torch.nn.Module) -> None:
 
 def test_background_skipping_keeps_foreground_exact(tiny_net: torch.nn.Module) -> None:
     lr = np.zeros((1, 30, 30), np.float32)
-    lr[0, 10:16, 12:20] = np.random.default_rng(2).random((6, 8)) + 0.5
+    lr[0, 10:16, 12:20] = 0.5 * np.random.default_rng(2).random((6, 8)) + 0.5
     whole = _whole(tiny_net, lr, 2)
     method = NetworkMethod(tiny_net, 2, background=0.02)
     out = method.upscale_stack(lr, 2)
@@ -99,3 +99,34 @@ def test_bounding_box_grows_to_quantum() -> None:
     assert 0 <= r0 < r1 <= 100 and 0 <= c0 < c1 <= 40
     assert _bbox(np.zeros((5, 5), bool), 2) is None
     assert _bbox(np.ones((5, 7), bool), 2) == (0, 5, 0, 7)  # clipped to the image
+
+
+def test_out_of_range_intensities_bypass_the_network(tiny_net: torch.nn.Module) -> None:
+    rng = np.random.default_rng(3)
+    lr = rng.random((1, 9, 8)).astype(np.float32)
+    lr[0, 4, 4] = 6.0  # far above the training range (a bright vessel above the percentile)
+    lr[0, 1, 1] = -2.0
+    method = NetworkMethod(tiny_net, 2, background=None)
+    out = method.upscale_stack(lr, 2)
+    clipped = np.clip(lr, 0, 1)
+    expected = _whole(tiny_net, clipped, 2) + bicubic_upscale(
+        torch.from_numpy(lr - clipped), 2).numpy()
+    np.testing.assert_allclose(out, expected, rtol=0, atol=1e-5)
+    # in-range input is unaffected by the split, and the estimate stays in [0, 1]
+    inside = method.upscale_stack(clipped, 2)
+    assert inside.min() >= 0.0 and inside.max() <= 1.0
+    raw = NetworkMethod(tiny_net, 2, background=None, clip=False).upscale_stack(clipped, 2)
+    np.testing.assert_allclose(np.clip(raw, 0, 1), inside, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(method.upscale_stack(clipped, 2), _whole(tiny_net, clipped, 2),
+                               rtol=0, atol=1e-5)
+
+
+def test_auto_threads_follows_the_load(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from dnsp.infer.network import auto_threads
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1, 2, 3}, raising=False)
+    for load, expected in [(0.0, 4), (0.7, 4), (1.9, 3), (3.9, 1), (12.0, 1)]:
+        monkeypatch.setattr(os, "getloadavg", lambda load=load: (load, load, load))
+        assert auto_threads() == expected

@@ -33,7 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto",
                         help="auto (default: CUDA if available), cpu, cuda or cuda:N")
     parser.add_argument("--threads", type=int, default=None,
-                        help="CPU threads for the network (default: torch's choice)")
+                        help="CPU threads for the network (default: the cores not busy with "
+                        "other work, from the load average)")
     parser.add_argument("--tile-pixels", type=int, default=None, metavar="N",
                         help="largest tile (HR pixels, overlap included) per network call; "
                         "bounds memory (default 1048576 = 1024 x 1024)")

@@ -63,7 +63,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
                 print(f"[evaluate] {name} x{scale}: {mname} on {len(es)} slices", flush=True)
                 recs, _ = evaluate_method(method, es, name=mname)
                 records.extend(recs)
-    csv = write_records_csv(records, out / "per_slice.csv")
+    csv = out / "per_slice.csv"
+    write_records_csv(records, csv)
     df = pd.DataFrame([r.__dict__ for r in records])
     df["fraction"] = 1.0
     table = summary_table(df)

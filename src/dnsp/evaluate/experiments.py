@@ -187,12 +187,12 @@ def load_experiment(name_or_path: str | os.PathLike[str]) -> Experiment:
             baseline_params=dict(b.get("baseline_params", {})),
             model_map=dict(b.get("model_map", {})), note=b.get("note", ""),
         )
-    figures = list(raw.get("figures", []))
+    figures = list(raw.get("figures") or [])
     bad = [f for f in figures if f not in FIGURES]
     if bad:
         raise InputError(f"{where}: unknown figures {bad}; valid: {', '.join(FIGURES)}")
     names = {m.name for m in methods}
-    compare = [tuple(c) for c in raw.get("compare", [])]
+    compare = [tuple(c) for c in raw.get("compare") or []]
     for a, b in compare:
         if a not in names or b not in names:
             raise InputError(f"{where}: comparison {a} vs {b} names an unknown method")

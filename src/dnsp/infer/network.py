@@ -8,7 +8,12 @@ HR estimate; only F is used at inference (SPEC section 1). :class:`NetworkMethod
 2. runs the network on the upscaled slice in tiles that overlap by the network's receptive
    radius, so every output pixel sees exactly the context it would see on the whole slice and
    memory is bounded by ``max_pixels`` (not by the slice or volume size),
-3. optionally skips the background: only the bounding box of the pixels above
+3. passes only the part of the intensities inside the training range [0, 1] through the
+   network (SPEC sec. 2 clips at the 99.9th percentile in training); the part outside it
+   (bright voxels above the percentile, negative values) is added back upscaled by bicubic,
+   so no intensity is lost and the network never extrapolates beyond what it was trained on;
+   the network's estimate is clipped to [0, 1], the range of its training targets,
+4. optionally skips the background: only the bounding box of the pixels above
    ``background`` (plus the receptive radius) goes through the network; outside it the output
    is the bicubic image. Pixels above the threshold get exactly the whole-slice network output.
 
@@ -19,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 from collections.abc import Iterator
 
 import numpy as np
@@ -27,10 +33,35 @@ from torch import nn
 
 from dnsp.ops import bicubic_upscale
 
-__all__ = ["DEFAULT_MAX_PIXELS", "NetworkMethod", "receptive_radius", "tile_starts"]
+__all__ = [
+    "DEFAULT_MAX_PIXELS",
+    "NetworkMethod",
+    "auto_threads",
+    "receptive_radius",
+    "tile_starts",
+]
 
 #: Default number of HR pixels per network call, overlap included (1024 x 1024).
 DEFAULT_MAX_PIXELS = 1 << 20
+
+
+def auto_threads() -> int:
+    """CPU threads for the network: the cores not already busy, at least one.
+
+    ``round(cores + 0.5 - load)`` with ``cores`` the CPUs this process may use and ``load`` the
+    1-minute load average, clipped to ``[1, cores]``. On a busy machine fewer threads are
+    much faster: with 2 threads on 2 contended cores one thread waits for the other at every
+    layer (measured in docs/upscale.md).
+    """
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        load = 0.0
+    return max(1, min(cores, round(cores + 0.5 - load)))
 
 
 def receptive_radius(net: nn.Module) -> int:
@@ -122,6 +153,9 @@ class NetworkMethod:
             radius, and the rest of the slice is the bicubic image. ``None`` runs the network
             on every pixel.
         threads: Torch intra-op threads while upscaling (``None`` keeps torch's setting).
+        clip: Clip the estimate of the in-range part to [0, 1], the range of the training
+            targets (SPEC sec. 2): removes the network's overshoot at hard edges (e.g. the
+            border of a skull-stripped brain), as the evaluation's clipping does.
 
     Raises:
         ValueError: For a non-integer scale below 2 or ``max_pixels`` too small for the margin.
@@ -137,6 +171,7 @@ class NetworkMethod:
         max_pixels: int = DEFAULT_MAX_PIXELS,
         background: float | None = 0.02,
         threads: int | None = None,
+        clip: bool = True,
     ) -> None:
         if isinstance(scale, bool) or not isinstance(scale, (int, np.integer)) or scale < 2:
             raise ValueError(f"scale must be an integer >= 2, got {scale!r}")
@@ -153,6 +188,7 @@ class NetworkMethod:
         self.tile = side - 2 * self.margin
         self.background = background
         self.threads = threads
+        self.clip = bool(clip)
 
     def _run_net(self, x: torch.Tensor) -> torch.Tensor:
         """Network on an upscaled image ``(H, W)`` (CPU tensor), tiled with overlap."""
@@ -179,12 +215,16 @@ class NetworkMethod:
     def upscale_stack(self, lr: np.ndarray, scale: int) -> np.ndarray:
         """SRMethod protocol: ``(N, h, w)`` float32 in [0, 1] -> ``(N, h * s, w * s)``.
 
+        Values outside [0, 1] are accepted: ``clip(lr, 0, 1)`` goes through the network and
+        ``lr - clip(lr, 0, 1)`` is added back upscaled by bicubic (exact for in-range input).
+
         Args:
             lr: Consecutive axial LR slices.
             scale: Must equal the network's training factor.
 
         Returns:
-            The network's HR estimates (float32, not clipped).
+            The HR estimates (float32): the in-range part in [0, 1] when ``clip``, plus the
+            bicubic upscaling of the out-of-range part.
 
         Raises:
             ValueError: If ``scale`` differs from the trained factor or ``lr`` is not 3-D.
@@ -200,7 +240,12 @@ class NetworkMethod:
         out = np.empty((arr.shape[0], arr.shape[1] * s, arr.shape[2] * s), dtype=np.float32)
         with _torch_threads(self.threads), torch.inference_mode():
             for i in range(arr.shape[0]):
-                xs = bicubic_upscale(torch.from_numpy(np.ascontiguousarray(arr[i])), s)
+                lr_i = torch.from_numpy(np.ascontiguousarray(arr[i]))
+                inside = lr_i.clamp(0.0, 1.0)
+                xs = bicubic_upscale(inside, s)
+                # intensities outside the training range [0, 1] (above the 99.9th percentile,
+                # negative values) bypass the network: their part is upscaled by bicubic
+                rest = None if torch.equal(inside, lr_i) else bicubic_upscale(lr_i - inside, s)
                 if self.background is None:
                     box: tuple[int, int, int, int] | None = (0, xs.shape[0], 0, xs.shape[1])
                 else:
@@ -208,5 +253,9 @@ class NetworkMethod:
                 if box is not None:
                     r0, r1, c0, c1 = box
                     xs[r0:r1, c0:c1] = self._run_net(xs[r0:r1, c0:c1].contiguous())
+                if self.clip:
+                    xs.clamp_(0.0, 1.0)
+                if rest is not None:
+                    xs += rest
                 out[i] = xs.numpy()
         return out

@@ -96,7 +96,8 @@ def build_method(
         model: Shipped model name or path to a model file / trainer checkpoint.
         method: ``bicubic``, ``lrtv`` or ``srsw`` (exclusive with ``model``).
         device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N`` (networks only).
-        threads: Torch threads for the network (``None``: torch's default).
+        threads: Torch threads for the network (``None``: :func:`~dnsp.infer.network.
+            auto_threads`, the cores not busy with other work).
         max_pixels: Tile area bound of :class:`~dnsp.infer.network.NetworkMethod`.
         models_folder: Use this models folder instead of the shipped one.
 
@@ -115,7 +116,7 @@ def build_method(
 
         key = method.lower()
         return get_method(key, clip=False) if key == "bicubic" else get_method(key)
-    from dnsp.infer.network import DEFAULT_MAX_PIXELS, NetworkMethod
+    from dnsp.infer.network import DEFAULT_MAX_PIXELS, NetworkMethod, auto_threads
     from dnsp.infer.pretrained import default_model, load_model
 
     name = model if model is not None else default_model(s, models_folder)
@@ -126,7 +127,8 @@ def build_method(
             "or choose another model"
         )
     return NetworkMethod(net, s, name=info.name, device=_resolve_device(device),
-                         max_pixels=max_pixels or DEFAULT_MAX_PIXELS, threads=threads)
+                         max_pixels=max_pixels or DEFAULT_MAX_PIXELS,
+                         threads=threads if threads is not None else auto_threads())
 
 
 def _intensity_factor(data: np.ndarray) -> float:
