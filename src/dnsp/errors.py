@@ -11,3 +11,9 @@ class DnspError(Exception):
 
 class InputError(DnspError, ValueError):
     """A file, folder or argument that cannot be used (missing, corrupt, wrong shape, ...)."""
+
+
+class Interrupted(DnspError):
+    """Work stopped by the user (Ctrl-C) after saving what is needed to resume (exit 130)."""
+
+    exit_code = 130

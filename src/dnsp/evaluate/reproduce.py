@@ -11,10 +11,9 @@ ANOVA, figures, the configs used and the versions.
 from __future__ import annotations
 
 import json
-import math
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +21,15 @@ import numpy as np
 import pandas as pd
 
 from dnsp.data.datasets import SRDataSpec, load_eval_slices
-from dnsp.errors import InputError
+from dnsp.errors import InputError, Interrupted
 from dnsp.evaluate.experiments import Budget, DatasetDef, Experiment, MethodDef, dotted_to_nested
-from dnsp.evaluate.runs import EvalSet, SameGridNetwork, evaluate_method, load_eval_set
+from dnsp.evaluate.runs import (
+    EvalSet,
+    SameGridNetwork,
+    evaluate_method,
+    load_eval_set,
+    subject_runs,
+)
 from dnsp.fsutil import atomic_path
 from dnsp.metrics import read_records_csv, write_records_csv
 
@@ -140,7 +145,7 @@ def _trained_method(exp: Experiment, m: MethodDef, budget: Budget, data: dict[st
                     overrides: dict[str, Any]) -> Any:
     from dnsp.infer.network import NetworkMethod
     from dnsp.infer.pretrained import load_model
-    from dnsp.train.trainer import train
+    from dnsp.train.trainer import TrainingInterrupted, train
 
     cfg = _train_config(exp, m, budget, data, run_dir, quiet, overrides)
     done = run_dir / "done.json"
@@ -148,7 +153,10 @@ def _trained_method(exp: Experiment, m: MethodDef, budget: Budget, data: dict[st
         resume = (run_dir / "last.pt").is_file()
         _log(f"[reproduce] training {m.name} -> {run_dir}" + (" (resuming)" if resume else ""),
              quiet)
-        result = train(cfg, resume=resume, quiet=quiet)
+        try:
+            result = train(cfg, resume=resume, quiet=quiet)
+        except TrainingInterrupted as exc:
+            raise Interrupted(f"{exc}; rerun the same command to resume") from None
         with atomic_path(done) as tmp:
             tmp.write_text(json.dumps({"epochs": result.epochs, "best": result.best_value}))
     ckpt = run_dir / "best.pt" if (run_dir / "best.pt").is_file() else run_dir / "last.pt"
@@ -166,11 +174,7 @@ def _baseline_method(m: MethodDef, budget: Budget, spec: SRDataSpec,
     method = get_method(m.baseline or "", **params)
     if hasattr(method, "fit"):  # example-based methods learn from the training split
         hr, _, subjects, _ = load_eval_slices(spec, "train")
-        stacks, start = [], 0
-        for i in range(1, len(subjects) + 1):
-            if i == len(subjects) or subjects[i] != subjects[start]:
-                stacks.append(hr[start:i])
-                start = i
+        stacks = [hr[a:b] for _, a, b in subject_runs(subjects)]
         method.fit(stacks[: max_subjects] if max_subjects else stacks, spec.scale)
     return method
 
@@ -244,8 +248,7 @@ def reproduce(
                     if not part.is_file():
                         _log(f"[reproduce] {tag}: {m.name}", quiet)
                         if m.kind == "baseline":
-                            method = _baseline_method(m, budget, replace(spec, seed=spec.seed),
-                                                      budget.max_subjects)
+                            method = _baseline_method(m, budget, spec, budget.max_subjects)
                         elif m.kind == "pretrained":
                             method = _pretrained_method(m, scale)
                             if method is None:
@@ -280,7 +283,3 @@ def reproduce(
     md, html = report.write(out)
     return ReproduceResult(out, results, Path(md), Path(html), skipped)
 
-
-def _finite_mean(x: pd.Series) -> float:
-    v = x[np.isfinite(x)]
-    return float(v.mean()) if len(v) else math.nan
