@@ -132,6 +132,7 @@ class DataConfig:
     min_patch_foreground: float | None = None
     cache_dir: str | None = None
     max_val_slices: int | None = None
+    patch_depth: int | None = None
 
     def validate(self) -> None:
         """Check ranges of scale, sizes and fractions (the data layer checks the rest)."""
@@ -145,7 +146,7 @@ class DataConfig:
         if not 0 < self.val_fraction < 1:
             _fail(f"data.val_fraction must be in (0, 1) (training needs a validation split), "
                   f"got {self.val_fraction}")
-        for key in ("max_patches", "max_val_slices"):
+        for key in ("max_patches", "max_val_slices", "patch_depth"):
             value = getattr(self, key)
             if value is not None and value < 1:
                 _fail(f"data.{key} must be >= 1 or null, got {value}")
