@@ -48,3 +48,14 @@ def test_bad_experiment_file(tmp_path: Path) -> None:
 
 def test_dotted_to_nested() -> None:
     assert dotted_to_nested({"a.b": 1, "a.c": 2, "d": 3}) == {"a": {"b": 1, "c": 2}, "d": 3}
+
+
+def test_restrict_methods_and_datasets() -> None:
+    from dnsp.evaluate.experiments import restrict
+
+    exp = restrict(load_experiment("table1"), "cpu", "Bicubic,DNSP-AP", "IXI")
+    b = exp.budget("cpu")
+    assert b.methods == ["Bicubic", "DNSP-AP"] and b.datasets == ["IXI"]
+    assert exp.budget("smoke").methods is None
+    with pytest.raises(InputError, match=r"valid: .*DNSP-NP"):
+        restrict(load_experiment("table1"), "cpu", "EDSR", None)

@@ -17,16 +17,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="training-config override for every trained method, e.g. "
                         "loss.reduction=sum (repeatable; use a new --out)")
+    p.add_argument("--methods", default=None, metavar="A,B",
+                   help="run (or report) only these methods of the experiment")
+    p.add_argument("--datasets", default=None, metavar="A,B",
+                   help="run (or report) only these datasets of the experiment")
     p.add_argument("--quiet", action="store_true", help="no progress output")
 
 
 def run(args: argparse.Namespace) -> int:
-    from dnsp.evaluate.experiments import load_experiment
+    from dnsp.evaluate.experiments import load_experiment, restrict
     from dnsp.evaluate.reporting import summary_table
     from dnsp.evaluate.reproduce import reproduce
     from dnsp.train.config import parse_overrides
 
     exp = load_experiment(args.experiment)
+    exp = restrict(exp, args.budget, args.methods, args.datasets)
     overrides = _flatten(parse_overrides(args.set))
     res = reproduce(exp, args.budget, args.out, quiet=args.quiet, overrides=overrides)
     table = summary_table(res.results)

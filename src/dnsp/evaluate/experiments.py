@@ -10,7 +10,7 @@ cores) and ``full`` (the paper's protocol, for a GPU).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ __all__ = [
     "available_experiments",
     "dotted_to_nested",
     "load_experiment",
+    "restrict",
 ]
 
 BUDGETS: tuple[str, ...] = ("smoke", "cpu", "full")
@@ -204,3 +205,23 @@ def load_experiment(name_or_path: str | os.PathLike[str]) -> Experiment:
         train=dict(raw.get("train", {})), budgets=budgets, compare=compare,  # type: ignore[arg-type]
         figures=figures, paper=dict(raw.get("paper", {})), path=str(path),
     )
+
+
+def restrict(exp: Experiment, budget: str, methods: str | None, datasets: str | None
+             ) -> Experiment:
+    """Limit budget ``budget`` of ``exp`` to comma-separated method and dataset names.
+
+    Raises:
+        InputError: For a name the experiment does not have (the message lists the valid ones).
+    """
+    b = exp.budget(budget)
+    for text, have, key in ((methods, [m.name for m in exp.methods], "methods"),
+                            (datasets, [d.name for d in exp.datasets], "datasets")):
+        if text is None:
+            continue
+        names = [n.strip() for n in text.split(",") if n.strip()]
+        bad = [n for n in names if n not in have]
+        if bad:
+            raise InputError(f"{exp.name} has no {key} {', '.join(bad)}; valid: {', '.join(have)}")
+        b = replace(b, **{key: names})
+    return replace(exp, budgets={**exp.budgets, budget: b})
