@@ -116,3 +116,16 @@ def test_shipped_tune_configs_validate(path: Path) -> None:
 
     cfg, space = load_tune_config(path)
     assert cfg.loss.variant != "NP" and space.epochs >= 1
+
+
+def test_data_section_defaults_match_the_data_spec() -> None:
+    """DataConfig mirrors dnsp.data.datasets.SRDataSpec; shared fields keep the same defaults."""
+    import dataclasses
+
+    from dnsp.data.datasets import SRDataSpec
+    from dnsp.train.config import DataConfig
+
+    spec = {f.name: f.default for f in dataclasses.fields(SRDataSpec)}
+    cfg = {f.name: f.default for f in dataclasses.fields(DataConfig)}
+    shared = (set(spec) & set(cfg)) - {"min_patch_foreground"}  # None in the config = data default
+    assert shared and {k: cfg[k] for k in shared} == {k: spec[k] for k in shared}
