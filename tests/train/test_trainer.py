@@ -144,6 +144,24 @@ def test_ctrl_c_writes_resumable_checkpoint(make_cfg: CfgFactory, tiny_data: Tra
     assert res.steps == 4
 
 
+def test_resume_checkpoint_from_before_a_new_option(
+    make_cfg: CfgFactory, tiny_data: TrainData
+) -> None:
+    """A checkpoint written before an option existed resumes when the option is at its default."""
+    cfg = make_cfg("loss.variant=NP", "optim.epochs=1", out="old")
+    Trainer(cfg, tiny_data, quiet=True).fit()
+    last = Path(cfg.run.out_dir) / "last.pt"
+    ckpt = torch.load(last, weights_only=False)
+    del ckpt["config"]["data"]["patch_depth"]  # an option added later
+    torch.save(ckpt, last)
+    res = Trainer(make_cfg("loss.variant=NP", "optim.epochs=2", out="old"), tiny_data,
+                  quiet=True, resume=True).fit()
+    assert res.epochs == 2
+    with pytest.raises(InputError, match="'data' section differs"):
+        Trainer(make_cfg("loss.variant=NP", "optim.epochs=3", "data.patch_depth=8", out="old"),
+                tiny_data, quiet=True, resume=True).fit()
+
+
 def test_dcsrn_3d_and_lfmri_train(
     make_cfg: CfgFactory, tiny_data: TrainData, volume_data: TrainData
 ) -> None:

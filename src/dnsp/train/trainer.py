@@ -49,6 +49,7 @@ from dnsp.train.config import (
     ModelConfig,
     OptimConfig,
     TrainConfig,
+    config_from_dict,
     config_to_dict,
     save_config,
 )
@@ -74,6 +75,18 @@ __all__ = [
 
 #: Sections of the config that must match when a run is resumed.
 _RESUME_FIXED = ("model", "loss", "data")
+
+
+def _with_defaults(saved: dict[str, Any]) -> dict[str, Any]:
+    """A checkpoint's config with options added since it was written set to their defaults.
+
+    A checkpoint from an older dnsp lacks newer keys; filling them in lets it resume when
+    nothing it did specify has changed. A config this version cannot parse is compared as is.
+    """
+    try:
+        return config_to_dict(config_from_dict(saved))
+    except DnspError:
+        return saved
 
 
 class TrainingInterrupted(Exception):
@@ -456,11 +469,12 @@ class Trainer:
             raise InputError(f"--resume: no checkpoint {path} to continue from")
         ckpt = load_checkpoint(path)
         mine = config_to_dict(self.cfg)
+        theirs = _with_defaults(ckpt["config"])
         for section in _RESUME_FIXED:
-            if ckpt["config"].get(section) != mine[section]:
+            if theirs.get(section) != mine[section]:
                 raise InputError(
                     f"--resume: the '{section}' section differs from the checkpoint's "
-                    f"({ckpt['config'].get(section)} vs {mine[section]})"
+                    f"({theirs.get(section)} vs {mine[section]})"
                 )
         self.model.load_state_dict(ckpt["model"])
         self.crit.load_state_dict(ckpt["loss"])
