@@ -54,6 +54,7 @@ def test_paper_edsr_size() -> None:
         ("srcnn", {}),
         ("edsr", {"n_blocks": 2, "n_feats": 8}),
         ("edsr-tiny", {"input_skip": True}),
+        ("edsr", {"n_blocks": 2, "n_feats": 8, "unshuffle": 3, "input_skip": True}),
         ("dcsrn2d", {"growth": 4}),
     ],
 )
@@ -86,6 +87,22 @@ def test_input_skip_identity_at_zero_weights() -> None:
         torch.nn.init.zeros_(p)
     x = torch.rand(2, 1, 12, 12)
     assert torch.equal(net(x), x)
+
+
+def test_edsr_unshuffle_is_space_to_depth() -> None:
+    """With u = 2 the network sees the four polyphase components of the input as channels."""
+    net = build_network("edsr", n_blocks=0, n_feats=4, unshuffle=2)
+    assert net.head.in_channels == 4 and net.tail.out_channels == 4
+    for p in net.parameters():
+        torch.nn.init.zeros_(p)
+    with torch.no_grad():  # head copies channel k to feature k, the body adds 0, tail copies back
+        for k in range(4):
+            net.head.weight[k, k, 1, 1] = 1.0
+            net.tail.weight[k, k, 1, 1] = 1.0
+    x = torch.rand(2, 1, 7, 10)  # odd height: padded, then cropped
+    torch.testing.assert_close(net(x), x)
+    with pytest.raises(ValueError, match="unshuffle >= 1"):
+        build_network("edsr", n_blocks=1, n_feats=4, unshuffle=0)
 
 
 def test_srcnn_validation() -> None:

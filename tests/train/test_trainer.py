@@ -28,6 +28,7 @@ from dnsp.train.trainer import (
     build_optimizer,
     deterministic_mode,
     epoch_batches,
+    lr_factor,
     validate,
 )
 
@@ -261,3 +262,22 @@ def test_deterministic_run_is_repeatable(make_cfg: CfgFactory, tiny_data: TrainD
     Trainer(b, tiny_data, quiet=True).fit()
     _assert_same_state(_state(Path(a.run.out_dir)), _state(Path(b.run.out_dir)))
     assert not torch.are_deterministic_algorithms_enabled()
+
+
+def test_lr_factor_golden_values() -> None:
+    assert lr_factor("constant", 7, 10) == 1.0
+    assert [lr_factor("cosine", s, 4) for s in (0, 2, 4, 9)] == pytest.approx([1, 0.5, 0, 0])
+    assert lr_factor("cosine", 1, 4) == pytest.approx((1 + math.cos(math.pi / 4)) / 2)
+    with pytest.raises(ValueError, match="schedule"):
+        lr_factor("step", 0, 4)
+
+
+def test_cosine_schedule_decays_both_groups(make_cfg: CfgFactory, tiny_data: TrainData) -> None:
+    cfg = make_cfg("loss.variant=AP", "optim.epochs=2", "optim.schedule=cosine",
+                   "optim.filter_lr=1e-3")
+    res = Trainer(cfg, tiny_data, quiet=True).fit()
+    groups = {g["name"]: g["lr"] for g in _state(Path(cfg.run.out_dir))["optimizer"]["param_groups"]}
+    last = lr_factor("cosine", res.steps - 1, res.steps)
+    assert groups == pytest.approx({"network": cfg.optim.lr * last, "filters": 1e-3 * last})
+    with pytest.raises(InputError, match="optim.schedule 'linear' is not one of"):
+        make_cfg("optim.schedule=linear")

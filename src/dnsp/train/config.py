@@ -31,6 +31,7 @@ from dnsp.fsutil import atomic_path
 __all__ = [
     "AMP_MODES",
     "FILTER_NORMS",
+    "LR_SCHEDULES",
     "REDUCTIONS",
     "VARIANTS",
     "DataConfig",
@@ -51,6 +52,8 @@ VARIANTS = ("NP", "LR", "FS", "LS", "AP", "TVLR")
 REDUCTIONS = ("sum", "mean")
 FILTER_NORMS = ("none", "unit")
 AMP_MODES = ("auto", "bf16", "off")
+#: constant: optim.lr throughout (the paper); cosine: lr * (1 + cos(pi * step / steps)) / 2.
+LR_SCHEDULES = ("constant", "cosine")
 METRICS = ("psnr", "ssim")
 
 
@@ -154,7 +157,11 @@ class DataConfig:
 
 @dataclass
 class OptimConfig:
-    """Adam settings; the learnable sharpness filters form their own parameter group."""
+    """Adam settings; the learnable sharpness filters form their own parameter group.
+
+    ``schedule`` scales both groups' learning rates per step (see ``LR_SCHEDULES``); the
+    cosine schedule runs over ``epochs`` and reaches 0 at the end.
+    """
 
     lr: float = 1e-4
     filter_lr: float | None = None
@@ -164,9 +171,10 @@ class OptimConfig:
     batch_size: int = 64
     epochs: int = 50
     grad_clip: float | None = None
+    schedule: str = "constant"
 
     def validate(self) -> None:
-        """Check learning rates, batch size and epochs."""
+        """Check learning rates, batch size, epochs and the schedule."""
         if self.lr <= 0:
             _fail(f"optim.lr must be > 0, got {self.lr}")
         if self.filter_lr is not None and self.filter_lr <= 0:
@@ -181,6 +189,8 @@ class OptimConfig:
             _fail(f"optim.epochs must be >= 1, got {self.epochs}")
         if self.grad_clip is not None and self.grad_clip <= 0:
             _fail(f"optim.grad_clip must be > 0 or null, got {self.grad_clip}")
+        if self.schedule not in LR_SCHEDULES:
+            _fail(f"optim.schedule {self.schedule!r} is not one of {', '.join(LR_SCHEDULES)}")
 
 
 @dataclass

@@ -67,6 +67,7 @@ __all__ = [
     "build_model",
     "build_optimizer",
     "epoch_batches",
+    "lr_factor",
     "seed_everything",
     "select_device",
     "train",
@@ -223,6 +224,18 @@ def build_optimizer(model: nn.Module, crit: nn.Module, cfg: OptimConfig) -> torc
     return torch.optim.Adam(
         groups, lr=cfg.lr, betas=cfg.betas, eps=cfg.eps, weight_decay=cfg.weight_decay
     )
+
+
+def lr_factor(schedule: str, step: int, total_steps: int) -> float:
+    """Learning-rate multiplier before optimiser step ``step`` (0-based) of ``total_steps``.
+
+    ``constant`` gives 1; ``cosine`` gives (1 + cos(pi * step / total_steps)) / 2.
+    """
+    if schedule == "constant":
+        return 1.0
+    if schedule == "cosine":
+        return 0.5 * (1.0 + math.cos(math.pi * min(step, total_steps) / max(total_steps, 1)))
+    raise ValueError(f"unknown learning-rate schedule {schedule!r}")
 
 
 def _as_slices(t: Tensor) -> Tensor:
@@ -583,6 +596,7 @@ class Trainer:
             idx = batches[b].to(self.device)
             x, y = self.train_x[idx], self.train_y[idx]
             loss = self.objective(x, y)
+            self._set_lr(lr_factor(cfg.optim.schedule, p.step, n_batches * cfg.optim.epochs))
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if cfg.optim.grad_clip is not None:
@@ -616,6 +630,12 @@ class Trainer:
                 path = self._save("last.pt")
                 raise TrainingInterrupted(path, p.epoch, p.batch)
         p.seconds += time.perf_counter() - t0
+
+    def _set_lr(self, factor: float) -> None:
+        opt = self.cfg.optim
+        for group in self.optimizer.param_groups:
+            base = opt.filter_lr if group["name"] == "filters" and opt.filter_lr else opt.lr
+            group["lr"] = base * factor
 
     def _end_epoch(self) -> dict[str, Any]:
         cfg, p = self.cfg, self.progress
