@@ -250,6 +250,8 @@ def run_recipe(path: str | os.PathLike[str], overrides: Sequence[str] = (),
                                "patches": int(data.train_inputs.shape[0]),
                                "batch_size": cfg.optim.batch_size,
                                "lr": cfg.optim.lr,
+                               "epochs": cfg.optim.epochs,
+                               "schedule": cfg.optim.schedule,
                                "device": str(trainer.device),
                                "torch_threads": torch.get_num_threads()}})
         print(f"exported {out}", flush=True)
