@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from dnsp.baselines.base import SRMethod
-from dnsp.infer.network import NetworkMethod, receptive_radius, tile_starts
+from dnsp.infer.network import NetworkMethod, pixel_alignment, receptive_radius, tile_starts
 from dnsp.nets import build_network
 from dnsp.ops import bicubic_upscale
 
@@ -33,6 +33,36 @@ def test_tile_starts_cover_the_axis(length: int, tile: int) -> None:
         assert 0 <= s and s + min(tile, length) <= length
         covered[s:s + tile] = True
     assert covered.all()
+
+
+@pytest.mark.parametrize(("length", "tile", "align"), [(10, 4, 2), (11, 6, 3), (9, 4, 4)])
+def test_aligned_tile_starts_cover_the_axis(length: int, tile: int, align: int) -> None:
+    starts = tile_starts(length, tile, align)
+    assert all(s % align == 0 for s in starts)
+    ends = [*starts[1:], length]  # the last tile runs to the end
+    assert starts[0] == 0
+    assert all(e - s <= tile + align - 1 for s, e in zip(starts, ends, strict=True))
+    with pytest.raises(ValueError, match="not a multiple"):
+        tile_starts(10, 5, 2)
+
+
+def test_unshuffled_network_tiles_and_crops_exactly() -> None:
+    """Space-to-depth networks: aligned tiles and head boxes give the whole-slice output."""
+    torch.manual_seed(0)
+    net = build_network("edsr", n_blocks=1, n_feats=4, unshuffle=3, input_skip=True).eval()
+    assert pixel_alignment(net) == 3
+    assert receptive_radius(net) == 5 * 3 + 2
+    lr = np.random.default_rng(3).random((2, 17, 22)).astype(np.float32)
+    whole = _whole(net, lr, 3)
+    tiled = NetworkMethod(net, 3, max_pixels=(5 + 2 * 18) ** 2, background=None)
+    assert (tiled.margin, tiled.tile) == (18, 3)
+    np.testing.assert_allclose(tiled.upscale_stack(lr, 3), whole, rtol=0, atol=1e-5)
+    lr = np.zeros((1, 40, 40), np.float32)
+    lr[0, 17:25, 13:23] = 0.5 * np.random.default_rng(4).random((8, 10)) + 0.5
+    whole = _whole(net, lr, 3)
+    out = NetworkMethod(net, 3, background=0.02).upscale_stack(lr, 3)
+    fg = bicubic_upscale(torch.from_numpy(lr), 3).numpy() > 0.02
+    np.testing.assert_allclose(out[fg], whole[fg], rtol=0, atol=1e-5)
 
 
 def test_satisfies_protocol_and_shapes(tiny_net: torch.nn.Module) -> None:

@@ -276,8 +276,9 @@ def test_cosine_schedule_decays_both_groups(make_cfg: CfgFactory, tiny_data: Tra
     cfg = make_cfg("loss.variant=AP", "optim.epochs=2", "optim.schedule=cosine",
                    "optim.filter_lr=1e-3")
     res = Trainer(cfg, tiny_data, quiet=True).fit()
-    groups = {g["name"]: g["lr"] for g in _state(Path(cfg.run.out_dir))["optimizer"]["param_groups"]}
+    saved = _state(Path(cfg.run.out_dir))["optimizer"]["param_groups"]
+    groups = {g["name"]: g["lr"] for g in saved}
     last = lr_factor("cosine", res.steps - 1, res.steps)
     assert groups == pytest.approx({"network": cfg.optim.lr * last, "filters": 1e-3 * last})
-    with pytest.raises(InputError, match="optim.schedule 'linear' is not one of"):
+    with pytest.raises(InputError, match=r"optim\.schedule 'linear' is not one of"):
         make_cfg("optim.schedule=linear")

@@ -37,6 +37,7 @@ __all__ = [
     "DEFAULT_MAX_PIXELS",
     "NetworkMethod",
     "auto_threads",
+    "pixel_alignment",
     "receptive_radius",
     "tile_starts",
 ]
@@ -84,18 +85,39 @@ def receptive_radius(net: nn.Module) -> int:
             d = getattr(mod, "dilation", 1)
             d = d if isinstance(d, tuple) else (d, d)
             radius += max(dd * (kk - 1) // 2 for kk, dd in zip(k, d, strict=True))
-    return int(radius)
+    u = pixel_alignment(net)
+    # convolutions on a u-times coarser (space-to-depth) grid: each LR pixel spans u pixels,
+    # and a pixel's own u x u cell adds up to u - 1
+    return int(radius * u + u - 1)
 
 
-def tile_starts(length: int, tile: int) -> list[int]:
-    """Start offsets of tiles of size ``tile`` that cover ``[0, length)`` (last one flush)."""
-    if length < 1 or tile < 1:
-        raise ValueError(f"length and tile must be >= 1, got {length}, {tile}")
+def pixel_alignment(net: nn.Module) -> int:
+    """Grid on which the network is shift-equivariant: its space-to-depth factor, else 1.
+
+    A network with ``unshuffle=u`` (:class:`dnsp.nets.edsr.EDSR`) groups pixels in u x u cells
+    counted from the image origin, so its output on a crop equals its output on the whole image
+    only when the crop starts at a multiple of u.
+    """
+    return max(1, int(getattr(net, "unshuffle", 1)))
+
+
+def tile_starts(length: int, tile: int, align: int = 1) -> list[int]:
+    """Start offsets of tiles of size ``tile`` that cover ``[0, length)``.
+
+    The last tile ends flush with the axis; with ``align > 1`` every start is a multiple of
+    ``align`` (``tile`` must be one too) and the last tile is extended to the end instead,
+    by at most ``align - 1`` pixels.
+    """
+    if length < 1 or tile < 1 or align < 1:
+        raise ValueError(f"length, tile and align must be >= 1, got {length}, {tile}, {align}")
+    if tile % align:
+        raise ValueError(f"tile {tile} is not a multiple of align {align}")
     if tile >= length:
         return [0]
     n = math.ceil(length / tile)
     starts = [i * tile for i in range(n - 1)]
-    starts.append(length - tile)
+    last = length - tile
+    starts.append(last - last % align)
     return starts
 
 
@@ -179,13 +201,18 @@ class NetworkMethod:
         self.net = net.to(self.device).eval()
         self.scale = int(scale)
         self.name = name
-        self.margin = receptive_radius(self.net)
+        # tiles and crops start on the network's grid (multiples of ``align``) so that they
+        # reproduce the whole-slice output exactly
+        self.align = pixel_alignment(self.net)
+        self.margin = -(-receptive_radius(self.net) // self.align) * self.align
         side = math.isqrt(int(max_pixels))
-        if side <= 2 * self.margin:
+        tile = side - 2 * self.margin
+        tile -= tile % self.align
+        if tile < 1:
             raise ValueError(
                 f"max_pixels={max_pixels} leaves no room inside a margin of {self.margin} pixels"
             )
-        self.tile = side - 2 * self.margin
+        self.tile = tile
         self.background = background
         self.threads = threads
         self.clip = bool(clip)
@@ -195,9 +222,11 @@ class NetworkMethod:
         h, w = x.shape
         m, t = self.margin, self.tile
         out = torch.empty_like(x)
-        for r0 in tile_starts(h, t):
-            for c0 in tile_starts(w, t):
-                r1, c1 = min(r0 + t, h), min(c0 + t, w)
+        rows, cols = tile_starts(h, t, self.align), tile_starts(w, t, self.align)
+        for r0 in rows:
+            for c0 in cols:
+                r1 = h if r0 == rows[-1] else min(r0 + t, h)
+                c1 = w if c0 == cols[-1] else min(c0 + t, w)
                 a0, a1 = max(r0 - m, 0), min(r1 + m, h)
                 b0, b1 = max(c0 - m, 0), min(c1 + m, w)
                 patch = x[a0:a1, b0:b1].to(self.device)[None, None]
@@ -252,6 +281,7 @@ class NetworkMethod:
                     box = _bbox(xs.numpy() > self.background, self.margin)
                 if box is not None:
                     r0, r1, c0, c1 = box
+                    r0, c0 = r0 - r0 % self.align, c0 - c0 % self.align
                     xs[r0:r1, c0:c1] = self._run_net(xs[r0:r1, c0:c1].contiguous())
                 if self.clip:
                     xs.clamp_(0.0, 1.0)
