@@ -58,7 +58,8 @@ else:
         method = build_method(scale, method=method)
     else:
         method = build_method(scale, model=None if model == "default" else model,
-                              device="cpu")
+                              device="cpu",
+                              threads=None if threads == "default" else int(threads))
     info["method"] = method.name
     if case == "dnsp":
         t0 = time.perf_counter(); c0 = time.process_time()
