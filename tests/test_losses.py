@@ -103,3 +103,36 @@ def test_bad_arguments(batch) -> None:
     with pytest.raises(ValueError, match="sharp and smooth"):
         DNSPLoss("AP").double()(pred, target)
     assert DNSPLoss("ls").variant == "LS"
+
+
+def test_critical_beta_golden_values() -> None:
+    n = 38 * 38 - 1
+    assert DNSPLoss("FS", reduction="mean").critical_beta(40, 40) == pytest.approx(n / 1600 / 64)
+    assert DNSPLoss("FS", reduction="sum").critical_beta(40, 40) == pytest.approx(0.5 * n / 64)
+    assert DNSPLoss("NP").critical_beta(40, 40) is None
+    assert DNSPLoss("LR").critical_beta(40, 40) is None
+    with pytest.raises(ValueError, match="at least 3 x 3"):
+        DNSPLoss("FS").critical_beta(2, 40)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_loss_is_unbounded_above_the_critical_beta(reduction: str) -> None:
+    """Amplifying a checkerboard lowers the loss without limit once beta is too large."""
+    h = w = 12
+    target = torch.full((1, 1, h, w), 0.5, dtype=torch.float64)
+    i, j = torch.meshgrid(torch.arange(h), torch.arange(w), indexing="ij")
+    checker = ((-1.0) ** (i + j)).to(torch.float64).view(1, 1, h, w)
+
+    def loss_at(beta: float, amplitude: float) -> float:
+        crit = DNSPLoss("FS", beta=beta, reduction=reduction)
+        return float(crit(target + amplitude * checker, target))
+
+    safe = DNSPLoss("FS", reduction=reduction).critical_beta(h, w)
+    assert safe is not None
+    losses = [loss_at(safe, a) for a in (0.0, 1.0, 10.0, 100.0)]
+    assert losses == sorted(losses)  # bounded: bigger perturbations cost more
+    m = (h - 2) * (w - 2)  # the checkerboard attains V = 64 A^2 m / (m - 1)
+    c = 0.5 * h * w if reduction == "sum" else 1.0
+    unstable = 1.05 * c * (m - 1) / (64 * m)
+    losses = [loss_at(unstable, a) for a in (0.0, 1.0, 10.0, 100.0)]
+    assert losses == sorted(losses, reverse=True) and losses[-1] < -100

@@ -30,11 +30,12 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
-from dnsp.ops.laplacian import as_image_batch
+from dnsp.ops.laplacian import as_image_batch, laplacian_kernel
 from dnsp.priors import (
     SharpnessFilters,
     filter_variance,
     laplacian_variance,
+    max_filter_gain,
     sharpness_gram,
     sharpness_measure_from_gram,
     smoothed_rank,
@@ -146,6 +147,33 @@ class DNSPLoss(nn.Module):
         # S is a quadratic form in the filters: its 9x9 matrix is computed once here, so the
         # per-step cost does not grow with the number of patches (sharpness_gram).
         self.sharpness_gram = sharpness_gram(sharp, smooth)
+
+    def critical_beta(self, height: int, width: int) -> float | None:
+        """The largest beta for which the loss is bounded below on ``height x width`` images.
+
+        Along a perturbation D of the output, the data term grows as c ||D||^2 (c = 1/2 for
+        ``sum``, 1 / (H W) for ``mean``) and beta V or beta V_mod at most as beta g ||D||^2 / n,
+        with g = :func:`dnsp.priors.max_filter_gain` of the Laplacian or of the current
+        filters and n = (H - 2)(W - 2) - 1 (the unbiased variance over valid pixels), so the
+        loss is bounded below for beta <= c n / g. A little above it (by at most the share of
+        border pixels), a perturbation at the frequency where the filters respond most lowers
+        the loss without limit, and training collapses. On 40 x 40 patches the paper's
+        per-image sum gives about 11; the mean reduction about 0.014.
+
+        Returns:
+            The critical beta, or None for variants without a sharpness term.
+        """
+        if height < 3 or width < 3:
+            raise ValueError(f"images must be at least 3 x 3, got {height} x {width}")
+        if self.variant in _USES_FIXED:
+            gain = max_filter_gain(laplacian_kernel())
+        elif self.sharpness_filters is not None:
+            gain = max_filter_gain(self.sharpness_filters())
+        else:
+            return None
+        n_valid = (height - 2) * (width - 2) - 1
+        c = 0.5 if self.reduction == "sum" else 1.0 / (height * width)
+        return float(c * n_valid / gain)
 
     def forward(self, pred: Tensor, target: Tensor) -> Tensor:
         """Return the scalar loss for network output ``pred`` and ground truth ``target``.

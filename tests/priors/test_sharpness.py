@@ -10,6 +10,7 @@ from dnsp.priors import (
     SharpnessFilters,
     filter_variance,
     laplacian_variance,
+    max_filter_gain,
     sharpness_measure,
 )
 
@@ -191,3 +192,18 @@ def test_gram_form_equals_direct_measure_and_gradient() -> None:
     torch.testing.assert_close(w2.grad, w1.grad)
     with pytest.raises(ValueError, match="gram"):
         sharpness_measure_from_gram(w1, torch.zeros(4, 4))
+
+
+def test_max_filter_gain_golden_values() -> None:
+    lap = torch.tensor(L, dtype=torch.float64).view(1, 1, 3, 3)
+    assert float(max_filter_gain(lap)) == pytest.approx(64.0)  # response -8 at (pi, pi)
+    delta = torch.zeros(1, 1, 3, 3)
+    delta[0, 0, 1, 1] = 1.0
+    assert float(max_filter_gain(delta)) == pytest.approx(1.0)
+    # the bank's gain is the maximum of the *mean* squared response: 2 x delta and Laplacian
+    bank = torch.cat([2 * delta, lap.float()])
+    assert float(max_filter_gain(bank)) == pytest.approx((4 + 64) / 2, rel=1e-5)
+    with pytest.raises(ValueError, match="grid"):
+        max_filter_gain(lap, grid=7)
+    with pytest.raises(ValueError, match="filters must have shape"):
+        max_filter_gain(torch.ones(3, 3))

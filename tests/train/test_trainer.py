@@ -282,3 +282,14 @@ def test_cosine_schedule_decays_both_groups(make_cfg: CfgFactory, tiny_data: Tra
     assert groups == pytest.approx({"network": cfg.optim.lr * last, "filters": 1e-3 * last})
     with pytest.raises(InputError, match=r"optim\.schedule 'linear' is not one of"):
         make_cfg("optim.schedule=linear")
+
+
+def test_warns_when_beta_makes_the_loss_unbounded(
+    make_cfg: CfgFactory, tiny_data: TrainData, capsys: pytest.CaptureFixture[str]
+) -> None:
+    Trainer(make_cfg("loss.variant=FS", out="ok"), tiny_data, quiet=True)._setup()
+    assert "warning" not in capsys.readouterr().err
+    Trainer(make_cfg("loss.variant=FS", "loss.beta=0.5", out="bad"), tiny_data,
+            quiet=True)._setup()
+    err = capsys.readouterr().err
+    assert "warning: loss.beta=0.5 is above" in err and "bounded below" in err

@@ -15,6 +15,7 @@ __all__ = [
     "SharpnessFilters",
     "filter_variance",
     "laplacian_variance",
+    "max_filter_gain",
     "sharpness_gram",
     "sharpness_measure",
     "sharpness_measure_from_gram",
@@ -69,6 +70,28 @@ def filter_variance(y: Tensor, filters: Tensor) -> Tensor:
     y = as_image_batch(y)
     filters = _check_filters(filters)
     return _unbiased_variance(filter2d_valid(y, filters)).mean(dim=1)
+
+
+def max_filter_gain(filters: Tensor, grid: int = 64) -> Tensor:
+    """g = max_w (1 / N_L) sum_l |W_l(w)|^2, the largest energy gain of the filter bank.
+
+    For any image perturbation D, (1 / N_L) sum_l ||W_l * D||^2 <= g ||D||^2, with near
+    equality for D oscillating at the maximising frequency. It bounds how fast V or V_mod
+    (Eqs. 5, 8) can grow; the Laplacian L has g = 64 (response -8 at (pi, pi)).
+
+    Args:
+        filters: Filter bank (N_L, 1, k, k).
+        grid: FFT size per axis on which the frequency response is sampled (even, so that the
+            Nyquist frequency is included).
+
+    Returns:
+        Scalar tensor g.
+    """
+    filters = _check_filters(filters)
+    if grid < max(filters.shape[-2:]) or grid % 2:
+        raise ValueError(f"grid must be even and at least the filter size, got {grid}")
+    response = torch.fft.fft2(filters[:, 0].detach(), s=(grid, grid))
+    return response.abs().square().mean(dim=0).max()
 
 
 def sharpness_measure(filters: Tensor, sharp: Tensor, smooth: Tensor) -> Tensor:

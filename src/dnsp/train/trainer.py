@@ -457,6 +457,7 @@ class Trainer:
         if hasattr(self.model, "fit_to_data"):
             self.model.fit_to_data(self.data.train_targets)
         self.crit = build_loss(cfg.loss, self.data, seed=cfg.run.seed)
+        self._warn_unbounded_loss()
         self.model.to(device)
         self.crit.to(device)
         self.objective: nn.Module = Objective(self.model, self.crit, self.bf16)
@@ -475,6 +476,18 @@ class Trainer:
             )
         self.train_x = self.data.train_inputs.to(device)
         self.train_y = self.data.train_targets.to(device)
+
+    def _warn_unbounded_loss(self) -> None:
+        """One stderr line when beta makes the loss unbounded below on the training patches."""
+        limit = getattr(self.crit, "critical_beta", None)
+        height, width = self.data.train_targets.shape[-2:]
+        beta_max = limit(int(height), int(width)) if limit is not None else None
+        if beta_max is not None and self.cfg.loss.beta > beta_max and self.info.is_main:
+            print(f"warning: loss.beta={self.cfg.loss.beta:g} is above {beta_max:.3g}, the "
+                  f"largest value for which the loss (reduction '{self.cfg.loss.reduction}', "
+                  f"{height}x{width} patches) is bounded below: the network can lower it without "
+                  "limit by amplifying high frequencies, and training may collapse "
+                  "(DNSPLoss.critical_beta, docs/priors.md)", file=sys.stderr, flush=True)
 
     def _load_resume_state(self) -> None:
         path = self.out_dir / "last.pt"
