@@ -34,7 +34,7 @@ def test_coordinate_search_finds_the_peak(
 ) -> None:
     base = make_cfg("loss.variant=AP")
     space = TuneSpace(alpha=[1e-5, 1e-3, 1e-1], beta=[5e-3, 0.5, 50.0],
-                      gamma=[1e-7, 1e-5, 1e-3], epochs=1)
+                      gamma=[1e-7, 1e-5, 1e-3], epochs=1, stable_only=False)
     log: list[TrainConfig] = []
     chosen, trials = tune(base, space, tiny_data, tmp_path, quiet=True,
                           runner=_fake_runner(log))
@@ -55,11 +55,31 @@ def test_grid_search_size(
     tmp_path: Path, make_cfg: Callable[..., TrainConfig], tiny_data: TrainData
 ) -> None:
     space = TuneSpace(reductions=["mean"], alpha=[0.0, 1e-3], beta=[0.5], gamma=[0.0, 1e-5],
-                      strategy="grid", include_np=False, include_paper=False)
+                      strategy="grid", include_np=False, include_paper=False, stable_only=False)
     log: list[TrainConfig] = []
     chosen, trials = tune(make_cfg("loss.variant=AP"), space, tiny_data, tmp_path, quiet=True,
                           runner=_fake_runner(log))
     assert len(trials) == 4 and (chosen.alpha, chosen.gamma) == (1e-3, 1e-5)
+
+
+def test_unstable_betas_are_not_trained(
+    tmp_path: Path, make_cfg: Callable[..., TrainConfig], tiny_data: TrainData
+) -> None:
+    """With the MSE reduction beta_c is near 1/64; larger betas are listed, never trained."""
+    space = TuneSpace(reductions=["mean", "sum"], alpha=[1e-3], beta=[5e-3, 0.5], gamma=[1e-5],
+                      strategy="grid", include_np=False, include_paper=False)
+    log: list[TrainConfig] = []
+    chosen, trials = tune(make_cfg("loss.variant=AP"), space, tiny_data, tmp_path, quiet=True,
+                          runner=_fake_runner(log))
+    assert len(trials) == 4 and len(log) == 3
+    assert [(c.loss.reduction, c.loss.beta) for c in log] == [
+        ("mean", 5e-3), ("sum", 5e-3), ("sum", 0.5)]
+    # ("mean", 0.5) would score best (31.5) but is unstable; the best stable trial wins
+    assert (chosen.reduction, chosen.beta) == ("mean", 5e-3)
+    rows = list(csv.DictReader((tmp_path / "tune.csv").open()))
+    skipped = [r for r in rows if r["note"]]
+    assert len(skipped) == 1 and skipped[0]["reduction"] == "mean"
+    assert float(skipped[0]["beta_c"]) < 0.5 < float(rows[2]["beta_c"])
 
 
 def test_real_short_tuning_run(

@@ -66,6 +66,9 @@ class TuneSpace:
         epochs: Training epochs per trial (overrides ``optim.epochs``).
         include_paper: Also train the paper's literal values.
         include_np: Also train the plain network (variant NP).
+        stable_only: Skip trials whose beta is above the critical beta of the training patches
+            (:meth:`dnsp.losses.DNSPLoss.critical_beta`), where the loss is unbounded below
+            and longer training collapses even if a short trial looks good.
     """
 
     reductions: list[str] = field(default_factory=lambda: ["sum", "mean"])
@@ -76,6 +79,7 @@ class TuneSpace:
     epochs: int = 2
     include_paper: bool = True
     include_np: bool = True
+    stable_only: bool = True
 
     def validate(self) -> None:
         """Check the lists and the strategy."""
@@ -105,6 +109,8 @@ class Trial:
     ssim: float = float("nan")
     best_epoch: int | None = None
     seconds: float = 0.0
+    beta_c: float | None = None
+    note: str = ""
 
     def key(self) -> tuple[Any, ...]:
         """Identity of the trial's loss settings (for de-duplication)."""
@@ -132,6 +138,16 @@ def load_tune_config(
     return cfg, space
 
 
+def _critical_beta(base: TrainConfig, trial: Trial, patch: tuple[int, int]) -> float | None:
+    """beta_c of the trial's loss at initialisation on ``patch``-sized images (None for NP)."""
+    from dnsp.losses import DNSPLoss
+
+    crit = DNSPLoss(trial.variant, reduction=trial.reduction,  # type: ignore[arg-type]
+                    filter_norm=base.loss.filter_norm,  # type: ignore[arg-type]
+                    n_filters=base.loss.n_filters, seed=base.run.seed)
+    return crit.critical_beta(*patch)
+
+
 def _trial_config(base: TrainConfig, trial: Trial, out_dir: Path, epochs: int) -> TrainConfig:
     cfg = copy.deepcopy(base)
     cfg.loss.variant = trial.variant
@@ -147,11 +163,11 @@ def _write_table(trials: list[Trial], path: Path) -> None:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["trial", "variant", "reduction", "alpha", "beta", "gamma", "val_psnr",
-                "val_ssim", "best_epoch", "seconds"])
+                "val_ssim", "best_epoch", "seconds", "beta_c", "note"])
     for t in trials:
         w.writerow([t.name, t.variant, t.reduction, f"{t.alpha:g}", f"{t.beta:g}",
                     f"{t.gamma:g}", f"{t.psnr:.4f}", f"{t.ssim:.5f}", t.best_epoch,
-                    f"{t.seconds:.1f}"])
+                    f"{t.seconds:.1f}", "" if t.beta_c is None else f"{t.beta_c:.4g}", t.note])
     with atomic_path(path) as tmp:
         tmp.write_text(buf.getvalue(), encoding="utf-8")
 
@@ -186,12 +202,19 @@ def tune(
     done: dict[tuple[Any, ...], Trial] = {}
     order: list[Trial] = []
 
+    patch = (int(data.train_targets.shape[-2]), int(data.train_targets.shape[-1]))
+
     def evaluate(trial: Trial) -> Trial:
         if trial.key() in done:
             return done[trial.key()]
         t0 = time.perf_counter()
-        cfg = _trial_config(base, trial, out, space.epochs)
-        trial.psnr, trial.ssim, trial.best_epoch = run_one(cfg, data)
+        trial.beta_c = _critical_beta(base, trial, patch)
+        if space.stable_only and trial.beta_c is not None and trial.beta > trial.beta_c:
+            trial.psnr = trial.ssim = float("-inf")
+            trial.note = "not trained: beta above beta_c (loss unbounded below)"
+        else:
+            cfg = _trial_config(base, trial, out, space.epochs)
+            trial.psnr, trial.ssim, trial.best_epoch = run_one(cfg, data)
         trial.seconds = time.perf_counter() - t0
         done[trial.key()] = trial
         order.append(trial)
@@ -199,7 +222,8 @@ def tune(
         if not quiet:
             print(f"[{len(order)}] {trial.name}: {trial.variant} reduction={trial.reduction} "
                   f"alpha={trial.alpha:g} beta={trial.beta:g} gamma={trial.gamma:g} -> "
-                  f"PSNR {trial.psnr:.3f} SSIM {trial.ssim:.4f} ({trial.seconds:.0f} s)")
+                  + (trial.note if trial.note else
+                     f"PSNR {trial.psnr:.3f} SSIM {trial.ssim:.4f} ({trial.seconds:.0f} s)"))
         return trial
 
     def score(t: Trial) -> float:
