@@ -29,3 +29,12 @@ def test_reproduce_unknown_experiment(tmp_path: Path, capsys) -> None:
     assert main(["reproduce", "table7", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "valid experiments" in err
+
+
+def test_reproduce_registered_pairs_smoke(tmp_path: Path, capsys) -> None:
+    """table5 derives a registered-pairs folder from the phantom before training (Sec. IV-F)."""
+    out = tmp_path / "t5"
+    assert main(["reproduce", "table5", "--budget", "smoke", "--out", str(out), "--quiet"]) == 0
+    assert (out / "derived" / "BW-pairs-registered_pairs" / "done.json").is_file()
+    df = pd.read_csv(out / "results" / "per_slice.csv")
+    assert set(df["method"]) == {"EDSR-TVLR", "DNSP-EDSR-AP"} and df["psnr"].notna().all()

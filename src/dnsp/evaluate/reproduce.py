@@ -86,7 +86,7 @@ def _prepare_dataset(ds: DatasetDef, out: Path, quiet: bool) -> dict[str, Any]:
     src = SRDataSpec(**{k: v for k, v in data.items() if k in _SPEC_FIELDS})
     from dnsp.data.datasets import discover_subjects
 
-    paths = [s.paths[0] for s in discover_subjects(src)]
+    paths = [s.files[0] for s in discover_subjects(src)]
     folder = out / "derived" / f"{ds.name}-{ds.prepare}"
     marker = folder / "done.json"
     if not marker.is_file():
