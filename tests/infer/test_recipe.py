@@ -56,13 +56,11 @@ def test_export_checkpoint_and_card(tmp_path: Path, tiny_net: torch.nn.Module,
     assert "+3.50 dB" in card and "`m-x2` (default)" in card
     assert "priors' effect was not measured" in card
 
-    recipe = tmp_path / "r.yml"
-    recipe.write_text("optim: {epochs: 7, schedule: cosine}\n")
     torch.save({"network": {"name": "edsr", "params": tiny_kwargs},
                 "model": tiny_net.state_dict(),
                 "config": {"data": {"scale": 2}, "loss": {"variant": "NP"}}}, ckpt)
     export_model(ckpt, "m-np-x2", folder=folder,
-                 extra={"training": {"steps": 3, "recipe": str(recipe), "lr": 0.001}})
+                 extra={"training": {"steps": 3, "epochs": 7, "schedule": "cosine", "lr": 0.001}})
     report["x2"]["ixi-test"]["m-np-x2"] = {"psnr": 23.75, "ssim": 0.8, "psnr_masked": 21.0}
     card = write_card(2, report, folder).read_text()
     assert "AP minus NP (PSNR): ixi-test -0.25 dB" in card

@@ -123,14 +123,8 @@ def _threads(n: Any) -> str:
 
 
 def _optimiser_line(training: Mapping[str, Any]) -> str:
-    """The card's optimiser bullet, from the export record and the recipe file it names."""
-    epochs, schedule = str(training.get("epochs", "?")), training.get("schedule", "constant")
-    recipe = training.get("recipe")
-    if "epochs" not in training and recipe and Path(recipe).is_file():
-        from dnsp.infer.recipe import load_recipe
-
-        cfg, _ = load_recipe(recipe)
-        epochs, schedule = str(cfg.optim.epochs), cfg.optim.schedule
+    """The card's optimiser bullet, from the model's export record."""
+    epochs, schedule = training.get("epochs", "?"), training.get("schedule", "constant")
     return (f"* Optimiser: Adam, lr {training.get('lr', '?')} ({schedule} schedule), batch "
             f"{training.get('batch_size', '?')}, {epochs} epochs ({training.get('steps', '?')} "
             "steps), output convolution zero-initialised (the network starts as the identity "
