@@ -59,3 +59,23 @@ def test_restrict_methods_and_datasets() -> None:
     assert exp.budget("smoke").methods is None
     with pytest.raises(InputError, match=r"valid: .*DNSP-NP"):
         restrict(load_experiment("table1"), "cpu", "EDSR", None)
+
+
+def test_model_train_overrides_one_network_only(tmp_path: Path) -> None:
+    from dnsp.evaluate.reproduce import _train_config
+
+    p = tmp_path / "x.yml"
+    p.write_text(
+        "name: x\ndatasets: [{name: a, data: {source: embedded}}]\n"
+        "train: {optim: {epochs: 50}}\n"
+        "methods: [{name: S, train: {model: {name: srcnn}}},"
+        " {name: E, train: {model: {name: edsr}}}]\n"
+        "budgets: {cpu: {train: {optim.epochs: 5},"
+        " model_map: {edsr: edsr-tiny}, model_train: {srcnn: {optim.epochs: 40}}}}\n")
+    exp = load_experiment(p)
+    budget = exp.budget("cpu")
+    data = {"source": "embedded", "scale": 2}
+    cfgs = {m.name: _train_config(exp, m, budget, data, tmp_path / m.name, True, {})
+            for m in exp.methods}
+    assert cfgs["S"].model.name == "srcnn" and cfgs["S"].optim.epochs == 40
+    assert cfgs["E"].model.name == "edsr-tiny" and cfgs["E"].optim.epochs == 5

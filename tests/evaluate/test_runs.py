@@ -12,6 +12,16 @@ def test_subject_runs() -> None:
     assert list(subject_runs([])) == []
 
 
+def test_evaluate_method_progress_bar_on_stderr(capsys) -> None:
+    es = load_eval_set("BW", SRDataSpec(source="embedded", scale=2), max_slices=2)
+    quiet, _ = evaluate_method(get_method("bicubic"), es)
+    assert capsys.readouterr().err == ""
+    loud, _ = evaluate_method(get_method("bicubic"), es, progress=True)
+    err = capsys.readouterr().err
+    assert "evaluate bicubic" in err and "2/2" in err
+    assert [r.psnr for r in loud] == [r.psnr for r in quiet]
+
+
 def test_bicubic_on_embedded_test_slab() -> None:
     es = load_eval_set("BW", SRDataSpec(source="embedded", scale=2), max_slices=2)
     assert len(es) == 2 and es.hr.shape[-2:] == (es.lr.shape[-2] * 2, es.lr.shape[-1] * 2)

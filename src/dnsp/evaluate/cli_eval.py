@@ -61,7 +61,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
             for mtext in args.method:
                 mname, method = make_method(mtext, scale, same_grid)
                 print(f"[evaluate] {name} x{scale}: {mname} on {len(es)} slices", flush=True)
-                recs, _ = evaluate_method(method, es, name=mname)
+                recs, _ = evaluate_method(method, es, name=mname, progress=True)
                 records.extend(recs)
     csv = out / "per_slice.csv"
     write_records_csv(records, csv)

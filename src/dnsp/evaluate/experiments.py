@@ -79,7 +79,10 @@ class Budget:
 
     ``model_map`` replaces a network in every trained method: a name (``edsr: edsr-tiny``) or a
     model section (``edsr: {name: edsr-tiny, params: {input_skip: true}}``), so that a CPU
-    budget runs a small EDSR wherever the experiment trains the paper's EDSR.
+    budget runs a small EDSR wherever the experiment trains the paper's EDSR. ``model_train``
+    adds training overrides (dotted keys) for one network, keyed by the experiment's network
+    name (``srcnn: {optim.epochs: 50}``), so that a fast network can get more epochs than the
+    budget's ``train`` gives every run.
     """
 
     train: dict[str, Any] = field(default_factory=dict)
@@ -91,6 +94,7 @@ class Budget:
     methods: list[str] | None = None
     baseline_params: dict[str, dict[str, Any]] = field(default_factory=dict)
     model_map: dict[str, Any] = field(default_factory=dict)
+    model_train: dict[str, dict[str, Any]] = field(default_factory=dict)
     note: str = ""
 
 
@@ -186,7 +190,9 @@ def load_experiment(name_or_path: str | os.PathLike[str]) -> Experiment:
             max_slices=b.get("max_slices"), datasets=b.get("datasets"), scales=b.get("scales"),
             fractions=b.get("fractions"), methods=b.get("methods"),
             baseline_params=dict(b.get("baseline_params", {})),
-            model_map=dict(b.get("model_map", {})), note=b.get("note", ""),
+            model_map=dict(b.get("model_map", {})),
+            model_train={str(k): dict(v or {}) for k, v in (b.get("model_train") or {}).items()},
+            note=b.get("note", ""),
         )
     figures = list(raw.get("figures") or [])
     bad = [f for f in figures if f not in FIGURES]

@@ -131,6 +131,7 @@ def _train_config(exp: Experiment, m: MethodDef, budget: Budget, data: dict[str,
     cfg = _deep_merge(cfg, {"data": data})
     cfg = _deep_merge(cfg, dotted_to_nested(budget.train))
     model = cfg.get("model", {}).get("name", "edsr-small")
+    cfg = _deep_merge(cfg, dotted_to_nested(budget.model_train.get(model, {})))
     if model in budget.model_map:
         target = budget.model_map[model]
         cfg = _deep_merge(cfg, {"model": target if isinstance(target, dict) else {"name": target}})
@@ -260,7 +261,8 @@ def reproduce(
                             method = _trained_method(exp, m, budget, d,
                                                      out / "runs" / tag / m.name, scale,
                                                      same_grid, quiet, overrides or {})
-                        records, preds = evaluate_method(method, es, name=m.name)
+                        records, preds = evaluate_method(method, es, name=m.name,
+                                                         progress=not quiet)
                         k = _sample_index(es)
                         np.save(out / "results" / "samples" / f"{tag}-{m.name}.npy", preds[k])
                         write_records_csv(records, part)

@@ -7,12 +7,14 @@ slices of one subject, intensities in [0, 1].
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
+from tqdm import tqdm
 
 from dnsp.baselines.base import SRMethod
 from dnsp.data.datasets import SRDataSpec, load_eval_slices
@@ -86,8 +88,16 @@ def load_eval_set(
 
 def evaluate_method(
     method: SRMethod, es: EvalSet, *, name: str | None = None, crop: int = 0,
+    progress: bool = False,
 ) -> tuple[list[SliceRecord], np.ndarray]:
     """Upscale every subject's slab of ``es`` with ``method`` and score each slice.
+
+    Args:
+        method: Any SR method (network wrapper or model-based baseline).
+        es: Evaluation slices.
+        name: Reported method name (default: the method's ``name``).
+        crop: Border crop in HR pixels before scoring.
+        progress: Show a per-slice progress bar on stderr.
 
     Returns:
         The per-slice records and the predictions (N, H, W) (clipped to [0, 1]).
@@ -95,6 +105,8 @@ def evaluate_method(
     label = name or getattr(method, "name", type(method).__name__)
     preds = np.zeros_like(es.hr, dtype=np.float32)
     records: list[SliceRecord] = []
+    bar = tqdm(total=len(es.subjects), desc=f"evaluate {label}", unit="slice",
+               file=sys.stderr, disable=not progress)
     for subject, start, stop in subject_runs(es.subjects):
         out = np.asarray(method.upscale_stack(es.lr[start:stop], max(es.scale, 1)))
         h, w = es.hr.shape[-2:]
@@ -105,6 +117,8 @@ def evaluate_method(
             preds[start:stop], es.hr[start:stop], method=label, dataset=es.dataset,
             scale=es.scale, subject=subject, slices=es.slices[start:stop], crop=crop,
         ))
+        bar.update(stop - start)
+    bar.close()
     return records, preds
 
 
