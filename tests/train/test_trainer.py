@@ -293,3 +293,18 @@ def test_warns_when_beta_makes_the_loss_unbounded(
             quiet=True)._setup()
     err = capsys.readouterr().err
     assert "warning: loss.beta=0.5 is above" in err and "bounded below" in err
+
+
+def test_warns_when_learned_filters_push_beta_above_the_limit(
+    make_cfg: CfgFactory, tiny_data: TrainData, capsys: pytest.CaptureFixture[str]
+) -> None:
+    trainer = Trainer(make_cfg("loss.variant=AP", "loss.beta=0.01", "loss.reduction=mean"),
+                      tiny_data, quiet=True)
+    trainer._setup()
+    assert trainer._watch_beta and "warning" not in capsys.readouterr().err
+    assert not trainer._warn_unbounded_loss(epoch=1)
+    with torch.no_grad():  # filters three times larger: nine times the gain
+        trainer.crit.sharpness_filters.weight.mul_(3.0)
+    assert trainer._warn_unbounded_loss(epoch=2)
+    err = capsys.readouterr().err
+    assert "after epoch 2 the learned filters have grown" in err and "filter_norm=unit" in err

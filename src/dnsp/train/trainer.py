@@ -457,7 +457,9 @@ class Trainer:
         if hasattr(self.model, "fit_to_data"):
             self.model.fit_to_data(self.data.train_targets)
         self.crit = build_loss(cfg.loss, self.data, seed=cfg.run.seed)
-        self._warn_unbounded_loss()
+        # learnable filters move the critical beta: check again after each epoch
+        self._watch_beta = (not self._warn_unbounded_loss()
+                            and getattr(self.crit, "sharpness_filters", None) is not None)
         self.model.to(device)
         self.crit.to(device)
         self.objective: nn.Module = Objective(self.model, self.crit, self.bf16)
@@ -477,17 +479,32 @@ class Trainer:
         self.train_x = self.data.train_inputs.to(device)
         self.train_y = self.data.train_targets.to(device)
 
-    def _warn_unbounded_loss(self) -> None:
-        """One stderr line when beta makes the loss unbounded below on the training patches."""
+    def _warn_unbounded_loss(self, epoch: int | None = None) -> bool:
+        """One stderr line when beta makes the loss unbounded below on the training patches.
+
+        Called at set-up and, for learnable filters (whose gain, and so the critical beta, can
+        change while training), after every epoch until it has warned once.
+
+        Args:
+            epoch: The epoch just finished (None: at set-up).
+
+        Returns:
+            True when beta is above the critical value.
+        """
         limit = getattr(self.crit, "critical_beta", None)
         height, width = self.data.train_targets.shape[-2:]
         beta_max = limit(int(height), int(width)) if limit is not None else None
-        if beta_max is not None and self.cfg.loss.beta > beta_max and self.info.is_main:
-            print(f"warning: loss.beta={self.cfg.loss.beta:g} is above {beta_max:.3g}, the "
-                  f"largest value for which the loss (reduction '{self.cfg.loss.reduction}', "
+        above = beta_max is not None and self.cfg.loss.beta > beta_max
+        if above and self.info.is_main:
+            when = ("" if epoch is None else
+                    f"after epoch {epoch} the learned filters have grown and ")
+            print(f"warning: {when}loss.beta={self.cfg.loss.beta:g} is above {beta_max:.3g}, "
+                  f"the largest value for which the loss (reduction '{self.cfg.loss.reduction}', "
                   f"{height}x{width} patches) is bounded below: the network can lower it without "
                   "limit by amplifying high frequencies, and training may collapse "
-                  "(DNSPLoss.critical_beta, docs/priors.md)", file=sys.stderr, flush=True)
+                  "(DNSPLoss.critical_beta, docs/priors.md; loss.filter_norm=unit bounds the "
+                  "filters)", file=sys.stderr, flush=True)
+        return above
 
     def _load_resume_state(self) -> None:
         path = self.out_dir / "last.pt"
@@ -586,6 +603,8 @@ class Trainer:
                 self._train_epoch(n_batches, bar)
                 row = self._end_epoch()
                 logger.log_epoch(row)
+                if self._watch_beta and self._warn_unbounded_loss(epoch=p.epoch):
+                    self._watch_beta = False
                 if not self.quiet and self.info.is_main:
                     msg = " ".join(f"{k}={_short(v)}" for k, v in row.items())
                     (bar.write if show else print)(msg)
