@@ -39,3 +39,15 @@ def test_reproduce_registered_pairs_smoke(tmp_path: Path, capsys) -> None:
     df = pd.read_csv(out / "results" / "per_slice.csv")
     assert set(df["method"]) == {"EDSR-TVLR", "EDSR-TVLR-weak", "DNSP-EDSR-AP"}
     assert df["psnr"].notna().all()
+
+
+def test_reproduce_fig15_smoke_compares_within_each_fraction(tmp_path: Path) -> None:
+    """Fig. 15 scores the same test slices once per training fraction."""
+    out = tmp_path / "f15"
+    assert main(["reproduce", "fig15", "--budget", "smoke", "--out", str(out), "--quiet"]) == 0
+    df = pd.read_csv(out / "results" / "per_slice.csv")
+    assert sorted(df["fraction"].unique()) == [0.5, 1.0]
+    assert set(df["method"]) == {"EDSR", "DNSP-EDSR-AP"} and len(df) == 2 * 2 * 3
+    report = (out / "report.md").read_text()
+    assert report.count("DNSP-EDSR-AP - EDSR") == 2  # one paired row per fraction
+    assert (out / "figures" / "fig15_fraction.png").is_file()

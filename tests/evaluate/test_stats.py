@@ -147,6 +147,20 @@ def test_paired_comparisons_known_difference(effect_table: pd.DataFrame) -> None
     assert first["n"].iloc[0] == 28
 
 
+def test_paired_comparisons_per_training_fraction(effect_table: pd.DataFrame) -> None:
+    """The same images scored once per fraction (Fig. 15) are compared within each fraction."""
+    half = effect_table.assign(fraction=0.5, psnr=effect_table["psnr"] - 1.0)
+    both = pd.concat([effect_table.assign(fraction=1.0), half], ignore_index=True)
+    res = paired_comparisons(both, baseline="bicubic", by=("dataset", "scale", "fraction"))
+    one = paired_comparisons(effect_table, baseline="bicubic")
+    assert len(res) == 2 * len(one)
+    for frac in (0.5, 1.0):
+        part = res[res.fraction == frac].reset_index(drop=True)
+        np.testing.assert_allclose(part["mean_diff"], one["mean_diff"])
+    with pytest.raises(ValueError, match="duplicated"):
+        paired_comparisons(both, baseline="bicubic")  # fraction not in ``by``
+
+
 def test_paired_comparisons_errors_and_table(effect_table: pd.DataFrame) -> None:
     with pytest.raises(ValueError, match="duplicated"):
         paired_comparisons(pd.concat([effect_table, effect_table.iloc[:1]]))

@@ -288,9 +288,11 @@ def paired_comparisons(
         for m in (a, b):
             if m not in methods:
                 raise ValueError(f"method {m!r} not among {methods}")
-    dup = df.duplicated(subset=["method", *keys])
+    # the same image may appear once per group (e.g. once per training fraction)
+    ident = ["method", *by, *[k for k in keys if k not in by]]
+    dup = df.duplicated(subset=ident)
     if dup.any():
-        raise ValueError(f"{int(dup.sum())} duplicated (method, {', '.join(keys)}) rows")
+        raise ValueError(f"{int(dup.sum())} duplicated ({', '.join(ident)}) rows")
     rows = []
     groups = df.groupby(by, sort=True) if by else [((), df)]
     for gkey, g in groups:
