@@ -498,12 +498,13 @@ class Trainer:
         if above and self.info.is_main:
             when = ("" if epoch is None else
                     f"after epoch {epoch} the learned filters have grown and ")
+            hint = ("; loss.filter_norm=unit bounds the filters"
+                    if self.cfg.loss.filter_norm == "none" else "")
             print(f"warning: {when}loss.beta={self.cfg.loss.beta:g} is above {beta_max:.3g}, "
                   f"the largest value for which the loss (reduction '{self.cfg.loss.reduction}', "
                   f"{height}x{width} patches) is bounded below: the network can lower it without "
                   "limit by amplifying high frequencies, and training may collapse "
-                  "(DNSPLoss.critical_beta, docs/priors.md; loss.filter_norm=unit bounds the "
-                  "filters)", file=sys.stderr, flush=True)
+                  f"(DNSPLoss.critical_beta, docs/priors.md{hint})", file=sys.stderr, flush=True)
         return above
 
     def _load_resume_state(self) -> None:
