@@ -91,6 +91,21 @@ def test_checkpoint_model_and_threads(scan: Path, tmp_path: Path, checkpoint: Pa
     assert 100 < float(hr.mean()) < 1100
 
 
+def test_ensemble_option(scan: Path, tmp_path: Path, checkpoint: Path) -> None:
+    """--ensemble K averages K flips/rotations: a different (finite) image than one pass."""
+    outs = []
+    for k in ("1", "8"):
+        out = tmp_path / f"e{k}.nii.gz"
+        assert main(["upscale", str(scan), str(out), "-s", "2", "--model", str(checkpoint),
+                     "--device", "cpu", "--ensemble", k, "--quiet"]) == 0
+        outs.append(np.asarray(nib.load(str(out)).dataobj))
+    assert outs[0].shape == outs[1].shape and np.all(np.isfinite(outs[1]))
+    assert np.abs(outs[0] - outs[1]).max() > 1e-3
+    with pytest.raises(SystemExit):  # argparse: invalid choice
+        main(["upscale", str(scan), str(tmp_path / "e3.nii.gz"), "-s", "2", "--ensemble", "3"])
+    assert not (tmp_path / "e3.nii.gz").exists()
+
+
 def test_folder_mode_and_skipping(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     src = tmp_path / "bids"
     for sub in ("sub-01", "sub-02"):

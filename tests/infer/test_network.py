@@ -7,7 +7,15 @@ import pytest
 import torch
 
 from dnsp.baselines.base import SRMethod
-from dnsp.infer.network import NetworkMethod, pixel_alignment, receptive_radius, tile_starts
+from dnsp.infer.network import (
+    DEFAULT_MAX_PIXELS,
+    DIHEDRAL,
+    ENSEMBLE_SIZES,
+    NetworkMethod,
+    pixel_alignment,
+    receptive_radius,
+    tile_starts,
+)
 from dnsp.nets import build_network
 from dnsp.ops import bicubic_upscale
 
@@ -160,3 +168,80 @@ def test_auto_threads_follows_the_load(monkeypatch: pytest.MonkeyPatch) -> None:
     for load, expected in [(0.0, 4), (0.7, 4), (1.9, 3), (3.9, 1), (12.0, 1)]:
         monkeypatch.setattr(os, "getloadavg", lambda load=load: (load, load, load))
         assert auto_threads() == expected
+
+
+def _transformed_whole(net: torch.nn.Module, lr: np.ndarray, scale: int, k: int,
+                       flip: bool) -> np.ndarray:
+    """Whole-slice network output of one flip/rotation of the input, mapped back."""
+    with torch.no_grad():
+        xs = bicubic_upscale(torch.from_numpy(lr), scale)[:, None]
+        t = torch.rot90(xs, k, (2, 3))
+        t = t.flip(3) if flip else t
+        y = net(t)
+        y = y.flip(3) if flip else y
+        return torch.rot90(y, -k, (2, 3))[:, 0].numpy()
+
+
+@pytest.mark.parametrize("size", [2, 4, 8])
+def test_self_ensemble_averages_the_transformed_outputs(size: int) -> None:
+    """Golden reference: the mean over the first K transforms of whole-slice outputs."""
+    torch.manual_seed(1)
+    net = build_network("edsr", n_blocks=1, n_feats=4, unshuffle=2, input_skip=True).eval()
+    lr = np.random.default_rng(5).random((2, 9, 13)).astype(np.float32)
+    want = np.mean([_transformed_whole(net, lr, 2, k, f) for k, f in DIHEDRAL[:size]], axis=0)
+    margin = NetworkMethod(net, 2).margin
+    for max_pixels in (DEFAULT_MAX_PIXELS, (4 + 2 * margin) ** 2):  # whole slice and tiled
+        got = NetworkMethod(net, 2, ensemble=size, background=None, clip=False,
+                            max_pixels=max_pixels).upscale_stack(lr, 2)
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-5)
+    # the members differ (the network is not flip-invariant), so the mean is a new image
+    single = NetworkMethod(net, 2, background=None, clip=False).upscale_stack(lr, 2)
+    assert np.abs(single - want).max() > 1e-4
+
+
+def test_self_ensemble_of_a_symmetric_network_is_a_single_pass() -> None:
+    """A network made of symmetric kernels is flip/rotation equivariant: K changes nothing."""
+    net = torch.nn.Conv2d(1, 1, 3, padding=1, bias=False)
+    with torch.no_grad():
+        net.weight.copy_(torch.tensor([[[[0.0, -1.0, 0.0], [-1.0, 5.0, -1.0], [0.0, -1.0, 0.0]]]]))
+    lr = np.random.default_rng(6).random((1, 8, 11)).astype(np.float32)
+    outs = [NetworkMethod(net, 2, ensemble=k, background=None).upscale_stack(lr, 2)
+            for k in ENSEMBLE_SIZES]
+    for out in outs[1:]:
+        np.testing.assert_allclose(out, outs[0], rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("size", [0, 3, 16, 2.5])
+def test_self_ensemble_rejects_other_sizes(tiny_net: torch.nn.Module, size: object) -> None:
+    with pytest.raises(ValueError, match="ensemble must be one of"):
+        NetworkMethod(tiny_net, 2, ensemble=size)  # type: ignore[arg-type]
+
+
+def test_dihedral_prefixes_are_groups() -> None:
+    """The first 1, 2, 4 and 8 transforms are closed under composition (all distinct)."""
+    img = torch.arange(12.0).reshape(3, 4)
+
+    def apply(x: torch.Tensor, k: int, flip: bool) -> torch.Tensor:
+        x = torch.rot90(x, k, (0, 1))
+        return x.flip(1) if flip else x
+
+    for size in ENSEMBLE_SIZES:
+        members = DIHEDRAL[:size]
+        images = [apply(img, k, f) for k, f in members]
+        assert len({tuple(m.flatten().tolist()) + tuple(m.shape) for m in images}) == size
+        for k1, f1 in members:
+            for k2, f2 in members:
+                twice = apply(apply(img, k1, f1), k2, f2)
+                assert any(twice.shape == m.shape and torch.equal(twice, m) for m in images)
+
+
+def test_self_ensemble_with_background_skipping_keeps_foreground_exact() -> None:
+    """Head boxes start and end on the space-to-depth grid, so flipped boxes stay on it."""
+    torch.manual_seed(2)
+    net = build_network("edsr", n_blocks=1, n_feats=4, unshuffle=3, input_skip=True).eval()
+    lr = np.zeros((1, 40, 41), np.float32)
+    lr[0, 17:25, 13:23] = 0.5 * np.random.default_rng(7).random((8, 10)) + 0.5
+    want = np.mean([_transformed_whole(net, lr, 3, k, f) for k, f in DIHEDRAL], axis=0)
+    out = NetworkMethod(net, 3, ensemble=8, background=0.02, clip=False).upscale_stack(lr, 3)
+    fg = bicubic_upscale(torch.from_numpy(lr), 3).numpy() > 0.02
+    np.testing.assert_allclose(out[fg], want[fg], rtol=0, atol=1e-5)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -124,6 +125,18 @@ def test_build_method_choices(model_folder: Path, tmp_path: Path) -> None:
         build_method(2, model="tiny-x2", method="bicubic", models_folder=model_folder)
     with pytest.raises(InputError, match="device"):
         build_method(2, models_folder=model_folder, device="tpu")
+
+
+def test_build_method_self_ensemble(model_folder: Path) -> None:
+    """The model's manifest sets the default ensemble; the argument overrides it."""
+    assert build_method(2, models_folder=model_folder).ensemble == 1  # no manifest field
+    manifest = json.loads((model_folder / "manifest.json").read_text())
+    manifest["models"]["tiny-x2"]["ensemble"] = 8
+    (model_folder / "manifest.json").write_text(json.dumps(manifest))
+    assert build_method(2, models_folder=model_folder).ensemble == 8
+    assert build_method(2, models_folder=model_folder, ensemble=2).ensemble == 2
+    with pytest.raises(InputError, match="--ensemble must be one of 1, 2, 4, 8"):
+        build_method(2, models_folder=model_folder, ensemble=3)
 
 
 def _bids_tree(root: Path, make_volume, psr_affine: np.ndarray) -> None:

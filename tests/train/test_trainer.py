@@ -308,3 +308,19 @@ def test_warns_when_learned_filters_push_beta_above_the_limit(
     assert trainer._warn_unbounded_loss(epoch=2)
     err = capsys.readouterr().err
     assert "after epoch 2 the learned filters have grown" in err and "filter_norm=unit" in err
+
+
+def test_augmented_training_changes_the_run_and_resumes_exactly(
+    make_cfg: CfgFactory, tiny_data: TrainData
+) -> None:
+    plain = make_cfg("loss.variant=NP", "optim.epochs=2", out="plain")
+    Trainer(plain, tiny_data, quiet=True).fit()
+    straight = make_cfg("loss.variant=NP", "optim.epochs=2", "data.augment=true", out="aug")
+    Trainer(straight, tiny_data, quiet=True).fit()
+    a, p = _rows(Path(straight.run.out_dir)), _rows(Path(plain.run.out_dir))
+    assert [r["train_loss"] for r in a] != [r["train_loss"] for r in p]
+    first = make_cfg("loss.variant=NP", "optim.epochs=1", "data.augment=true", out="aug_res")
+    Trainer(first, tiny_data, quiet=True).fit()
+    second = make_cfg("loss.variant=NP", "optim.epochs=2", "data.augment=true", out="aug_res")
+    Trainer(second, tiny_data, quiet=True, resume=True).fit()
+    _assert_same_state(_state(Path(straight.run.out_dir)), _state(Path(second.run.out_dir)))

@@ -35,6 +35,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=None,
                         help="CPU threads for the network (default: the cores not busy with "
                         "other work, from the load average)")
+    parser.add_argument("--ensemble", type=int, choices=(1, 2, 4, 8), default=None,
+                        metavar="K", help="average the network over K flips/rotations of each "
+                        "slice (1, 2, 4 or 8; K times the network time; default: the model's "
+                        "own setting, shown by --list-models)")
     parser.add_argument("--tile-pixels", type=int, default=None, metavar="N",
                         help="largest tile (HR pixels, overlap included) per network call; "
                         "bounds memory (default 1048576 = 1024 x 1024)")
@@ -55,7 +59,8 @@ def _list_models() -> int:
     defaults = {v: k for k, v in read_manifest().get("defaults", {}).items()}
     for info in available_models():
         tag = f" (default for x{defaults[info.name]})" if info.name in defaults else ""
-        print(f"{info.name}: x{info.scale}, {info.network} {info.network_kwargs}{tag}")
+        print(f"{info.name}: x{info.scale}, {info.network} {info.network_kwargs}, "
+              f"ensemble {info.ensemble}{tag}")
     return 0
 
 
@@ -104,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         method = build_method(args.scale, model=args.model, method=args.method,
                               device=args.device, threads=args.threads,
-                              max_pixels=args.tile_pixels)
+                              max_pixels=args.tile_pixels, ensemble=args.ensemble)
     except ValueError as exc:  # e.g. a tile too small for the network's margin
         raise InputError(str(exc)) from exc
     if not folder_mode:

@@ -30,9 +30,12 @@ import numpy as np
 from dnsp.errors import InputError
 from dnsp.fsutil import atomic_path
 
-__all__ = ["evaluate_methods", "load_test_set", "main", "volume_test_slices", "write_card"]
+__all__ = ["SINGLE_PASS", "evaluate_methods", "load_test_set", "main", "volume_test_slices",
+           "write_card"]
 
 _N_SLICES = 40
+#: Suffix of the result rows of a model run without its self-ensemble.
+SINGLE_PASS = " (single pass)"
 
 
 def _shared_data() -> Path:
@@ -145,6 +148,19 @@ def _priors_line(res: Mapping[str, Any], entries: Mapping[str, Any]) -> str:
     return f"* The priors' effect, AP minus NP (PSNR): {text}."
 
 
+def _ensemble_line(entries: Mapping[str, Any]) -> str:
+    """The card's statement on the self-ensemble the rows named after a model use."""
+    sizes = {int(e.get("ensemble", 1)) for e in entries.values()}
+    if sizes == {1}:
+        return ("Rows named after a model are single network passes (`dnsp upscale` "
+                "default; `--ensemble K` averages over K flips/rotations).")
+    k = max(sizes)
+    return (f"Rows named after a model are what `dnsp upscale` does by default: the network "
+            f"averaged over {k} flips/rotations of each slice (self-ensemble, `--ensemble "
+            f"{k}`, {k} network passes); rows marked{SINGLE_PASS} are one pass "
+            "(`--ensemble 1`).")
+
+
 def write_card(scale: int, report: dict[str, Any], folder: Path | None = None) -> Path:
     """Write ``MODEL_CARD_x<scale>.md`` for the shipped models of ``scale`` from ``report``.
 
@@ -197,7 +213,8 @@ def write_card(scale: int, report: dict[str, Any], folder: Path | None = None) -
               "", "## Measured quality on heads never seen in training", "",
               "PSNR (dB, whole slice, data range 1) / SSIM / brain-or-head-masked PSNR, mean "
               "over slices; outputs clipped to [0, 1]. Command: `python -m dnsp.infer.measure "
-              f"--scales {scale} --out runs/pretrained/measure.json --cards`.", ""]
+              f"--scales {scale} --out runs/pretrained/measure.json --cards`.",
+              "", _ensemble_line(entries), ""]
     res = report[f"x{scale}"]
     for test_set, methods in res.items():
         lines += [f"### {_SET_NAMES.get(test_set, test_set)}", "",
@@ -261,7 +278,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         for name in names:
             net, info = load_model(name)
             if info.scale == scale:
-                methods[info.name] = NetworkMethod(net, scale, name=info.name)
+                methods[info.name] = NetworkMethod(net, scale, name=info.name,
+                                                   ensemble=info.ensemble)
+                if info.ensemble > 1:
+                    single = f"{info.name}{SINGLE_PASS}"
+                    methods[single] = NetworkMethod(net, scale, name=single)
         for test_set in args.sets:
             hr, lr, subjects = load_test_set(test_set, scale)
             res = evaluate_methods(methods, hr, lr, subjects, scale)

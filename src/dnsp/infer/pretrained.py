@@ -76,6 +76,11 @@ class ModelInfo:
     sha256: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def ensemble(self) -> int:
+        """Self-ensemble size ``dnsp upscale`` uses by default (manifest field, else 1)."""
+        return int(self.meta.get("ensemble", 1))
+
 
 def models_dir() -> Path:
     """Folder of the shipped models inside the installed package."""

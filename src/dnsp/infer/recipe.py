@@ -15,6 +15,7 @@ committed ``configs/pretrained/*.yml``): a normal training config (sections ``mo
       card: MODEL_CARD_x2.md
       zero_tail: true           # zero the last convolution: training starts at the bicubic
                                 # input (networks with input_skip), useful for short budgets
+      ensemble: 8               # self-ensemble size dnsp upscale uses by default (1, 2, 4, 8)
 
 Training patches (and the sharp/smooth patches of the sharpness measure S) of all sources
 are concatenated; validation uses the main ``data`` source. The trainer (:class:`dnsp.train.
@@ -43,6 +44,7 @@ import yaml
 
 from dnsp.errors import InputError
 from dnsp.fsutil import atomic_path
+from dnsp.infer.network import ENSEMBLE_SIZES
 
 __all__ = [
     "Recipe",
@@ -66,6 +68,7 @@ class Recipe:
     default: bool = False
     card: str | None = None
     zero_tail: bool = False
+    ensemble: int = 1
 
 
 def load_recipe(path: str | os.PathLike[str], overrides: Sequence[str] = ()) -> tuple[Any, Recipe]:
@@ -91,7 +94,11 @@ def load_recipe(path: str | os.PathLike[str], overrides: Sequence[str] = ()) -> 
     unknown = sorted(set(section) - names)
     if unknown:
         raise InputError(f"unknown recipe keys {', '.join(unknown)}; valid: {', '.join(names)}")
-    return config_from_dict(raw), Recipe(**section)
+    recipe = Recipe(**section)
+    if recipe.ensemble not in ENSEMBLE_SIZES:
+        raise InputError(f"recipe.ensemble must be one of {ENSEMBLE_SIZES}, "
+                         f"got {recipe.ensemble!r}")
+    return config_from_dict(raw), recipe
 
 
 def build_recipe_data(cfg: Any, recipe: Recipe) -> Any:
@@ -244,7 +251,7 @@ def run_recipe(path: str | os.PathLike[str], overrides: Sequence[str] = (),
           f"{' (budget reached)' if stopped else ''}; checkpoint {ckpt}", flush=True)
     if recipe.export:
         out = export_model(ckpt, recipe.export, default=recipe.default, card=recipe.card,
-                           extra={"training": {
+                           extra={"ensemble": recipe.ensemble, "training": {
                                "recipe": str(path), "steps": steps,
                                "seconds": round(seconds, 1),
                                "patches": int(data.train_inputs.shape[0]),

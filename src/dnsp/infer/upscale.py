@@ -88,6 +88,7 @@ def build_method(
     threads: int | None = None,
     max_pixels: int | None = None,
     models_folder: str | os.PathLike[str] | None = None,
+    ensemble: int | None = None,
 ) -> SRMethod:
     """The SR method for a run: a model-based baseline, a given model, or the default model.
 
@@ -100,13 +101,17 @@ def build_method(
             auto_threads`, the cores not busy with other work).
         max_pixels: Tile area bound of :class:`~dnsp.infer.network.NetworkMethod`.
         models_folder: Use this models folder instead of the shipped one.
+        ensemble: Self-ensemble size of the network (1, 2, 4 or 8; see
+            :class:`~dnsp.infer.network.NetworkMethod`); ``None``: the model's own setting
+            (manifest field ``ensemble``), 1 for checkpoints.
 
     Returns:
         An :class:`~dnsp.baselines.base.SRMethod`.
 
     Raises:
         InputError: Both or an unknown ``model``/``method``, no default model for ``scale``,
-            a model trained for another scale, checksum mismatch, unavailable device.
+            a model trained for another scale, checksum mismatch, unavailable device, an
+            invalid ``ensemble`` size.
     """
     s = _check_scale(scale)
     if model is not None and method is not None:
@@ -116,8 +121,12 @@ def build_method(
 
         key = method.lower()
         return get_method(key, clip=False) if key == "bicubic" else get_method(key)
-    from dnsp.infer.network import DEFAULT_MAX_PIXELS, NetworkMethod, auto_threads
+    from dnsp.infer.network import DEFAULT_MAX_PIXELS, ENSEMBLE_SIZES, NetworkMethod, auto_threads
     from dnsp.infer.pretrained import default_model, load_model
+
+    if ensemble is not None and ensemble not in ENSEMBLE_SIZES:
+        raise InputError(f"--ensemble must be one of {', '.join(map(str, ENSEMBLE_SIZES))}, "
+                         f"got {ensemble}")
 
     name = model if model is not None else default_model(s, models_folder)
     net, info = load_model(name, models_folder)
@@ -128,7 +137,8 @@ def build_method(
         )
     return NetworkMethod(net, s, name=info.name, device=_resolve_device(device),
                          max_pixels=max_pixels or DEFAULT_MAX_PIXELS,
-                         threads=threads if threads is not None else auto_threads())
+                         threads=threads if threads is not None else auto_threads(),
+                         ensemble=ensemble if ensemble is not None else info.ensemble)
 
 
 def _intensity_factor(data: np.ndarray) -> float:

@@ -117,7 +117,9 @@ class DataConfig:
     ``source`` is one of ``ixi``, ``brainweb``, ``folder``, ``pairs``, ``embedded``; for
     ``ixi`` a null ``root`` means the development copy ``<repo>/../shared/data/ixi-t1-2mm``.
     ``min_patch_foreground: null`` keeps the data layer's default. ``max_val_slices`` keeps
-    the first N validation slices (faster epochs).
+    the first N validation slices (faster epochs). ``augment`` transforms every training
+    patch pair by a random flip/90-degree rotation (:func:`dnsp.data.augment.random_dihedral`;
+    off in the paper's experiments, on for the shipped models).
     """
 
     source: str = "embedded"
@@ -136,6 +138,7 @@ class DataConfig:
     cache_dir: str | None = None
     max_val_slices: int | None = None
     patch_depth: int | None = None
+    augment: bool = False
 
     def validate(self) -> None:
         """Check ranges of scale, sizes and fractions (the data layer checks the rest)."""

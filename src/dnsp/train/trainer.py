@@ -36,6 +36,7 @@ import torch
 from torch import Tensor, nn
 from torch.utils.data import DistributedSampler
 
+from dnsp.data.augment import random_dihedral
 from dnsp.errors import DnspError, InputError
 from dnsp.fsutil import atomic_path
 from dnsp.train.checkpoint import (
@@ -628,6 +629,9 @@ class Trainer:
         for b in range(p.batch, len(batches)):
             idx = batches[b].to(self.device)
             x, y = self.train_x[idx], self.train_y[idx]
+            if cfg.data.augment:  # seeded by the step: a resumed run draws the same transforms
+                gen = torch.Generator().manual_seed(cfg.run.seed * 1_000_003 + p.step)
+                x, y = random_dihedral(x, y, gen)
             loss = self.objective(x, y)
             self._set_lr(lr_factor(cfg.optim.schedule, p.step, n_batches * cfg.optim.epochs))
             self.optimizer.zero_grad(set_to_none=True)
