@@ -199,7 +199,10 @@ def write_card(scale: int, report: dict[str, Any], folder: Path | None = None) -
               "* Data: IXI training pool (first 20 subjects sorted by name; the last 2 of them "
               "are the validation subjects), 40 central axial slices each, 2 mm; plus the "
               "BrainWeb T1 phantom's lower (training) slab (1 mm). 40 x 40 patches, stride 20, "
-              f"{first.get('training', {}).get('patches')} patches.",
+              f"{first.get('training', {}).get('patches')} patches"
+              + (", each pair flipped/rotated by a random one of the 8 flips and 90-degree "
+                 "rotations per step (`data.augment`)." if first.get("training", {}).get(
+                     "augment") else "."),
               f"* Degradation (SPEC section 4): crop to a multiple of {scale}, Gaussian blur "
               f"sigma = {scale / 2:g} HR voxels, {scale} x {scale} block mean; network input = "
               "centre-aligned Keys bicubic (a = -0.5) upscaling; intensities / 99.9th "

@@ -259,6 +259,7 @@ def run_recipe(path: str | os.PathLike[str], overrides: Sequence[str] = (),
                                "lr": cfg.optim.lr,
                                "epochs": cfg.optim.epochs,
                                "schedule": cfg.optim.schedule,
+                               "augment": cfg.data.augment,
                                "device": str(trainer.device),
                                "torch_threads": torch.get_num_threads()}})
         print(f"exported {out}", flush=True)
