@@ -38,12 +38,17 @@ def test_recipe_errors(tmp_path: Path) -> None:
         load_recipe(bad)
 
 
+def _checkpoint(path: Path, net: torch.nn.Module, kwargs: dict, scale: int, variant: str
+                ) -> Path:
+    """A trainer-like checkpoint of ``net`` (what export_model reads)."""
+    torch.save({"network": {"name": "edsr", "params": kwargs}, "model": net.state_dict(),
+                "config": {"data": {"scale": scale}, "loss": {"variant": variant}}}, path)
+    return path
+
+
 def test_export_checkpoint_and_card(tmp_path: Path, tiny_net: torch.nn.Module,
                                     tiny_kwargs: dict) -> None:
-    ckpt = tmp_path / "last.pt"
-    torch.save({"network": {"name": "edsr", "params": tiny_kwargs},
-                "model": tiny_net.state_dict(),
-                "config": {"data": {"scale": 2}, "loss": {"variant": "AP"}}}, ckpt)
+    ckpt = _checkpoint(tmp_path / "last.pt", tiny_net, tiny_kwargs, 2, "AP")
     folder = tmp_path / "models"
     export_model(ckpt, "m-x2", folder=folder, default=True, card="MODEL_CARD_x2.md",
                  extra={"training": {"steps": 3, "recipe": "r.yml", "patches": 10}})
@@ -60,9 +65,7 @@ def test_export_checkpoint_and_card(tmp_path: Path, tiny_net: torch.nn.Module,
     assert "priors' effect was not measured" in card
     assert "`data.augment`" not in card
 
-    torch.save({"network": {"name": "edsr", "params": tiny_kwargs},
-                "model": tiny_net.state_dict(),
-                "config": {"data": {"scale": 2}, "loss": {"variant": "NP"}}}, ckpt)
+    _checkpoint(ckpt, tiny_net, tiny_kwargs, 2, "NP")
     export_model(ckpt, "m-np-x2", folder=folder,
                  extra={"training": {"steps": 3, "epochs": 7, "schedule": "cosine", "lr": 0.001}})
     report["x2"]["ixi-test"]["m-np-x2"] = {"psnr": 23.75, "ssim": 0.8, "psnr_masked": 21.0}
@@ -75,10 +78,7 @@ def test_export_checkpoint_and_card(tmp_path: Path, tiny_net: torch.nn.Module,
 
 def test_card_reports_the_self_ensemble(tmp_path: Path, tiny_net: torch.nn.Module,
                                         tiny_kwargs: dict) -> None:
-    ckpt = tmp_path / "last.pt"
-    torch.save({"network": {"name": "edsr", "params": tiny_kwargs},
-                "model": tiny_net.state_dict(),
-                "config": {"data": {"scale": 4}, "loss": {"variant": "AP"}}}, ckpt)
+    ckpt = _checkpoint(tmp_path / "last.pt", tiny_net, tiny_kwargs, 4, "AP")
     folder = tmp_path / "models"
     export_model(ckpt, "m-x4", folder=folder, default=True,
                  extra={"ensemble": 8, "training": {"augment": True, "patches": 5}})
