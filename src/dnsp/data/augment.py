@@ -11,32 +11,9 @@ from __future__ import annotations
 
 import torch
 
+from dnsp.ops.dihedral import N_DIHEDRAL, dihedral_transform
+
 __all__ = ["N_DIHEDRAL", "dihedral_transform", "random_dihedral"]
-
-#: Number of elements of the dihedral group of the square.
-N_DIHEDRAL = 8
-
-
-def dihedral_transform(x: torch.Tensor, index: int) -> torch.Tensor:
-    """Element ``index`` (0-7) of D4 on the last two axes: rotate by ``index % 4`` quarter turns,
-    then, for ``index >= 4``, flip the last axis.
-
-    Args:
-        x: Tensor ``(..., H, W)``; ``H == W`` unless ``index % 4`` is 0 or 2.
-        index: Integer in [0, 8).
-
-    Returns:
-        The transformed tensor (a new tensor; ``(..., W, H)`` for odd quarter turns).
-
-    Raises:
-        ValueError: For an index outside [0, 8) or a tensor with fewer than 2 axes.
-    """
-    if not 0 <= index < N_DIHEDRAL:
-        raise ValueError(f"index must be in [0, {N_DIHEDRAL}), got {index}")
-    if x.ndim < 2:
-        raise ValueError(f"x needs at least 2 axes, got shape {tuple(x.shape)}")
-    out = torch.rot90(x, index % 4, (-2, -1))
-    return out.flip(-1) if index >= 4 else out
 
 
 def random_dihedral(

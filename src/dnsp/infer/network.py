@@ -34,7 +34,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from dnsp.ops import bicubic_upscale
+from dnsp.ops import bicubic_upscale, dihedral_inverse, dihedral_transform
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
@@ -246,11 +246,9 @@ class NetworkMethod:
             return self._run_net(x)
         acc = torch.zeros_like(x)
         for k, flip in DIHEDRAL[: self.ensemble]:
-            t = torch.rot90(x, k, (0, 1))
-            t = t.flip(1) if flip else t
-            y = self._run_net(t.contiguous())
-            y = y.flip(1) if flip else y
-            acc += torch.rot90(y, -k, (0, 1))
+            index = k + 4 * flip  # numbering of dihedral_transform
+            y = self._run_net(dihedral_transform(x, index).contiguous())
+            acc += dihedral_transform(y, dihedral_inverse(index))
         return acc / self.ensemble
 
     def _run_net(self, x: torch.Tensor) -> torch.Tensor:

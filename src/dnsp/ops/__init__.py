@@ -1,5 +1,6 @@
-"""Pure tensor operations: Laplacian, singular values, total variation, resizing."""
+"""Pure tensor operations: Laplacian, singular values, total variation, resizing, D4."""
 
+from dnsp.ops.dihedral import N_DIHEDRAL, dihedral_inverse, dihedral_transform
 from dnsp.ops.laplacian import LAPLACIAN_KERNEL, as_image_batch, filter2d_valid, laplacian
 from dnsp.ops.resize import (
     bicubic_resize,
@@ -16,12 +17,15 @@ from dnsp.ops.tv import total_variation
 
 __all__ = [
     "LAPLACIAN_KERNEL",
+    "N_DIHEDRAL",
     "as_image_batch",
     "bicubic_resize",
     "bicubic_upscale",
     "block_downsample",
     "crop_to_multiple",
     "degrade",
+    "dihedral_inverse",
+    "dihedral_transform",
     "downscale_affine",
     "filter2d_valid",
     "gaussian_blur2d",
