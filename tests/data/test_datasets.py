@@ -93,6 +93,23 @@ def test_training_fraction_is_seeded_and_nested_in_pool(folder):
     assert capped.train_inputs.shape[0] == 10
 
 
+def test_strip_fraction_adds_stripped_copies_only(folder):
+    plain = prepare_sr_data(_spec(folder, val_fraction=0.34))
+    strip = prepare_sr_data(_spec(folder, val_fraction=0.34, strip_fraction=0.5))
+    assert plain.meta["n_stripped_images"] == 0 and strip.meta["n_stripped_images"] == 6
+    assert strip.train_inputs.shape[0] > plain.train_inputs.shape[0]
+    # every plain pair is still there; the priors' sharp/smooth sets and validation unchanged
+    rows = {tuple(y.flatten().tolist()) for y in strip.train_targets}
+    assert all(tuple(y.flatten().tolist()) in rows for y in plain.train_targets)
+    assert torch.equal(plain.sharp, strip.sharp) and torch.equal(plain.val_inputs, strip.val_inputs)
+    # the added targets are cut to 0 where the heads had tissue: more zero pixels overall
+    assert (strip.train_targets == 0).float().mean() > (plain.train_targets == 0).float().mean()
+    with pytest.raises(ValueError, match="strip_fraction"):
+        _spec(folder, strip_fraction=1.5)
+    with pytest.raises(ValueError, match="pairs"):
+        SRDataSpec(source="pairs", root=str(folder), strip_fraction=0.5)
+
+
 def test_cache_roundtrip_and_key(folder, tmp_path):
     spec = _spec(folder)
     cache = tmp_path / "cache"
@@ -103,9 +120,10 @@ def test_cache_roundtrip_and_key(folder, tmp_path):
     assert torch.equal(a.train_inputs, b.train_inputs) and a.val_slices == b.val_slices
     keys = {cache_key(spec)}
     for change in (dict(stride=5), dict(scale=3), dict(seed=1), dict(train_fraction=0.5),
-                   dict(patch=10), dict(max_patches=5), dict(val_fraction=0.0)):
+                   dict(patch=10), dict(max_patches=5), dict(val_fraction=0.0),
+                   dict(strip_fraction=0.5)):
         keys.add(cache_key(dataclasses.replace(spec, **change)))
-    assert len(keys) == 8
+    assert len(keys) == 9
     # touching an input file changes the key
     f = sorted(folder.iterdir())[0]
     before = cache_key(spec)

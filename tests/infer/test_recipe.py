@@ -63,7 +63,7 @@ def test_export_checkpoint_and_card(tmp_path: Path, tiny_net: torch.nn.Module,
     card = write_card(2, report, folder).read_text()
     assert "+3.50 dB" in card and "`m-x2` (default)" in card
     assert "priors' effect was not measured" in card
-    assert "`data.augment`" not in card
+    assert "`data.augment`" not in card and "`data.strip_fraction`" not in card
 
     _checkpoint(ckpt, tiny_net, tiny_kwargs, 2, "NP")
     export_model(ckpt, "m-np-x2", folder=folder,
@@ -81,7 +81,8 @@ def test_card_reports_the_self_ensemble(tmp_path: Path, tiny_net: torch.nn.Modul
     ckpt = _checkpoint(tmp_path / "last.pt", tiny_net, tiny_kwargs, 4, "AP")
     folder = tmp_path / "models"
     export_model(ckpt, "m-x4", folder=folder, default=True,
-                 extra={"ensemble": 8, "training": {"augment": True, "patches": 5}})
+                 extra={"ensemble": 8, "training": {"augment": True, "patches": 5,
+                                                    "strip_fraction": 0.25}})
     _, info = load_model("m-x4", folder)
     assert info.ensemble == 8
     report = {"x4": {"mr-gd": {
@@ -90,7 +91,8 @@ def test_card_reports_the_self_ensemble(tmp_path: Path, tiny_net: torch.nn.Modul
         f"m-x4{SINGLE_PASS}": {"psnr": 23.2, "ssim": 0.8, "psnr_masked": 21.0}}}}
     card = write_card(4, report, folder).read_text()
     assert "averaged over 8 flips/rotations" in card and "`--ensemble 8`" in card
-    assert "5 patches, each pair flipped/rotated" in card and "`data.augment`" in card
+    assert "5 patches; 25% of the training images added again with a synthetic skull" in card
+    assert "; each pair flipped/rotated" in card and "`data.augment`" in card
     assert f"| m-x4{SINGLE_PASS} | 23.20 |" in card
     # the target verdict is about the default (ensembled) inference
     assert "**met on every test set** by `m-x4`; measured gains mr-gd +3.60 dB" in card

@@ -51,11 +51,18 @@ def test_overrides_are_typed_and_nested() -> None:
         ("loss.alpha=-1", "loss.alpha must be >= 0"),
         ("optim.betas=[0.9]", "optim.betas must be a list of 2 values"),
         ("nonsense", "not of the form section.key=value"),
+        ("data.strip_fraction=1.5", "data.strip_fraction must be in [0, 1]"),
     ],
 )
 def test_errors_name_the_key(override: str, message: str) -> None:
-    with pytest.raises(InputError, match=message.replace("(", r"\(").replace(".", r"\.")):
+    with pytest.raises(InputError, match=message.replace("(", r"\(").replace(".", r"\.")
+                       .replace("[", r"\[")):
         load_config(None, [override])
+
+
+def test_skull_stripping_is_2d_only() -> None:
+    with pytest.raises(InputError, match="strip_fraction applies to 2-D"):
+        load_config(None, ["data.strip_fraction=0.5", "data.patch_depth=8"])
 
 
 def test_base_inheritance_and_roundtrip(tmp_path: Path) -> None:

@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from dnsp.data.augment import synthetic_skull_strip
 from dnsp.data.degradation import bicubic_upscale_slices, degrade_slices
 from dnsp.data.intensity import percentile_scale
 from dnsp.data.io import Volume, load_volume
@@ -96,6 +97,9 @@ class SRDataSpec:
             sources; BIDS folders default to ``*_T1w.nii*``.
         min_patch_foreground: A training patch is kept if at least this fraction of its HR
             pixels is above the background threshold (0.1 on [0, 1] intensities).
+        strip_fraction: Fraction of the training images added a second time, skull-stripped
+            by :func:`dnsp.data.augment.synthetic_skull_strip` and then degraded like any HR
+            image (0 = off; not for ``pairs``, whose LR scans are not stripped).
     """
 
     source: str = "embedded"
@@ -112,6 +116,7 @@ class SRDataSpec:
     sharp_patch: int = 40
     pattern: str | None = None
     min_patch_foreground: float = MIN_PATCH_FOREGROUND
+    strip_fraction: float = 0.0
 
     def __post_init__(self) -> None:
         if self.source not in SOURCES:
@@ -135,6 +140,10 @@ class SRDataSpec:
             raise ValueError(f"max_patches must be >= 1 or None, got {self.max_patches}")
         if not 0 <= self.min_patch_foreground <= 1:
             raise ValueError("min_patch_foreground must be in [0, 1]")
+        if not 0 <= self.strip_fraction <= 1:
+            raise ValueError(f"strip_fraction must be in [0, 1], got {self.strip_fraction}")
+        if self.strip_fraction > 0 and self.source == "pairs":
+            raise ValueError("strip_fraction needs HR-only data; the pairs source has real LR")
 
 
 @dataclass
@@ -485,6 +494,9 @@ def prepare_sr_data(spec: SRDataSpec, cache_dir: str | os.PathLike[str] | None =
     chosen = sorted(rng.choice(len(images), size=n_keep, replace=False).tolist())
     images = [images[i] for i in chosen]
 
+    strip_rng = np.random.default_rng([spec.seed, 1])  # own stream: fraction draw unchanged
+    stripped = set(strip_rng.choice(len(images), size=round(spec.strip_fraction * len(images)),
+                                    replace=False).tolist())
     xs, ys, hr_images = [], [], []
     for k, st in enumerate(train_stacks):
         keep = [n for kk, n in images if kk == k]
@@ -493,11 +505,17 @@ def prepare_sr_data(spec: SRDataSpec, cache_dir: str | os.PathLike[str] | None =
         inp = _network_input(_Stack(st.subject, st.slices[keep], st.hr[keep],
                                     None if st.lr is None else st.lr[keep], st.factor),
                              spec.scale)
-        x, y, _ = extract_patch_pairs(inp, st.hr[keep], spec.patch, spec.stride,
-                                      min_foreground=spec.min_patch_foreground)
-        xs.append(x)
-        ys.append(y)
-        hr_images.extend(st.hr[n] for n in keep)
+        pairs = [(inp, st.hr[keep])]
+        strip = [n for i, (kk, n) in enumerate(images) if kk == k and i in stripped]
+        if strip:  # HR-only sources (spec check): degrade the stripped heads like any HR
+            hr = np.stack([synthetic_skull_strip(st.hr[n], strip_rng) for n in strip])
+            pairs.append((bicubic_upscale_slices(degrade_slices(hr, spec.scale), spec.scale), hr))
+        for inp, hr in pairs:
+            x, y, _ = extract_patch_pairs(inp, hr, spec.patch, spec.stride,
+                                          min_foreground=spec.min_patch_foreground)
+            xs.append(x)
+            ys.append(y)
+        hr_images.extend(st.hr[n] for n in keep)  # sharp/smooth sets: unstripped images only
     x_all = np.concatenate(xs) if xs else np.zeros((0, spec.patch, spec.patch), np.float32)
     y_all = np.concatenate(ys) if ys else x_all.copy()
     if x_all.shape[0] == 0:
@@ -533,6 +551,7 @@ def prepare_sr_data(spec: SRDataSpec, cache_dir: str | os.PathLike[str] | None =
             "data_version": DATA_VERSION,
             "n_train_images": len(images),
             "n_patches": int(x_all.shape[0]),
+            "n_stripped_images": len(stripped),
             "train_subject_ids": [s.id for s in train_subj],
             "val_subject_ids": [s.id for s in val_subj],
             "scale_factors": {st.subject: st.factor for st in train_stacks + val_stacks},

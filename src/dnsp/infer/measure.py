@@ -125,6 +125,20 @@ def _threads(n: Any) -> str:
     return f"{n} thread" if n == 1 else f"{n} threads"
 
 
+def _augmentation_text(training: Mapping[str, Any]) -> str:
+    """The end of the card's data sentence: which augmentations the recipe used."""
+    parts = []
+    strip = float(training.get("strip_fraction") or 0.0)
+    if strip > 0:
+        parts.append(f"{strip:.0%} of the training images added again with a synthetic skull "
+                     "stripping (the head mask eroded by a random depth, outside set to 0; "
+                     "`data.strip_fraction`)")
+    if training.get("augment"):
+        parts.append("each pair flipped/rotated by a random one of the 8 flips and 90-degree "
+                     "rotations per step (`data.augment`)")
+    return ("; " + "; ".join(parts) + ".") if parts else "."
+
+
 def _optimiser_line(training: Mapping[str, Any]) -> str:
     """The card's optimiser bullet, from the model's export record."""
     epochs, schedule = training.get("epochs", "?"), training.get("schedule", "constant")
@@ -200,9 +214,7 @@ def write_card(scale: int, report: dict[str, Any], folder: Path | None = None) -
               "are the validation subjects), 40 central axial slices each, 2 mm; plus the "
               "BrainWeb T1 phantom's lower (training) slab (1 mm). 40 x 40 patches, stride 20, "
               f"{first.get('training', {}).get('patches')} patches"
-              + (", each pair flipped/rotated by a random one of the 8 flips and 90-degree "
-                 "rotations per step (`data.augment`)." if first.get("training", {}).get(
-                     "augment") else "."),
+              + _augmentation_text(first.get("training", {})),
               f"* Degradation (SPEC section 4): crop to a multiple of {scale}, Gaussian blur "
               f"sigma = {scale / 2:g} HR voxels, {scale} x {scale} block mean; network input = "
               "centre-aligned Keys bicubic (a = -0.5) upscaling; intensities / 99.9th "

@@ -260,6 +260,7 @@ def run_recipe(path: str | os.PathLike[str], overrides: Sequence[str] = (),
                                "epochs": cfg.optim.epochs,
                                "schedule": cfg.optim.schedule,
                                "augment": cfg.data.augment,
+                               "strip_fraction": cfg.data.strip_fraction,
                                "device": str(trainer.device),
                                "torch_threads": torch.get_num_threads()}})
         print(f"exported {out}", flush=True)

@@ -119,7 +119,9 @@ class DataConfig:
     ``min_patch_foreground: null`` keeps the data layer's default. ``max_val_slices`` keeps
     the first N validation slices (faster epochs). ``augment`` transforms every training
     patch pair by a random flip/90-degree rotation (:func:`dnsp.data.augment.random_dihedral`;
-    off in the paper's experiments, on for the shipped models).
+    off in the paper's experiments, on for the shipped models). ``strip_fraction`` adds that
+    fraction of the training images again, synthetically skull-stripped
+    (:func:`dnsp.data.augment.synthetic_skull_strip`).
     """
 
     source: str = "embedded"
@@ -139,6 +141,7 @@ class DataConfig:
     max_val_slices: int | None = None
     patch_depth: int | None = None
     augment: bool = False
+    strip_fraction: float = 0.0
 
     def validate(self) -> None:
         """Check ranges of scale, sizes and fractions (the data layer checks the rest)."""
@@ -156,6 +159,11 @@ class DataConfig:
             value = getattr(self, key)
             if value is not None and value < 1:
                 _fail(f"data.{key} must be >= 1 or null, got {value}")
+        if not 0 <= self.strip_fraction <= 1:
+            _fail(f"data.strip_fraction must be in [0, 1], got {self.strip_fraction}")
+        if self.strip_fraction > 0 and self.patch_depth is not None:
+            _fail("data.strip_fraction applies to 2-D slices; it cannot be combined with "
+                  "data.patch_depth")
 
 
 @dataclass
