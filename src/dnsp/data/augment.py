@@ -64,8 +64,7 @@ def synthetic_skull_strip(
         raise ValueError(f"need 0 <= depth[0] <= depth[1] and roughness >= 0, got {depth}, "
                          f"{roughness}")
     head = ndimage.binary_fill_holes(image > threshold)
-    area = int(head.sum())
-    if area == 0:
+    if not head.any():
         return image.copy()
     labels, n = ndimage.label(head)
     if n > 1:
