@@ -179,3 +179,72 @@ def test_save_refuses_bad_names_and_leaves_nothing(tmp_path, head):
     with pytest.raises(ValueError):
         save_volume(bad, np.eye(4), tmp_path / "out.nii")
     assert list(tmp_path.iterdir()) == []
+
+
+# ----------------------------------------------------------------------------- suffixes, DICOM
+
+
+def test_image_suffixes_are_all_readable(tmp_path, head):
+    """Every suffix of IMAGE_SUFFIXES that nibabel writes is read back by load_volume."""
+    from dnsp.data.io import IMAGE_SUFFIXES
+
+    data = head[:8, :9, :10].astype(np.float32)
+    writers = {".nii": nib.Nifti1Image, ".hdr": nib.AnalyzeImage, ".mgh": nib.MGHImage,
+               ".mgz": nib.MGHImage}
+    checked = set()
+    for suffix in IMAGE_SUFFIXES:
+        base = suffix.split(".")[1]
+        cls = writers.get("." + base)
+        if cls is None:
+            continue
+        path = tmp_path / f"v{len(checked)}{suffix}"
+        nib.save(cls(data, np.eye(4)), str(path))
+        np.testing.assert_allclose(load_volume(path).data, data, rtol=1e-6)
+        checked.add(suffix)
+    assert {".nii", ".nii.gz", ".nii.bz2", ".hdr", ".hdr.gz", ".mgz"} <= checked
+
+
+def test_image_suffixes_cover_both_former_lists():
+    from dnsp.data.io import IMAGE_SUFFIXES, RAW_SUFFIXES
+
+    former_data = (".nii", ".nii.gz", ".nii.bz2", ".hdr", ".mnc", ".mnc.gz")
+    former_infer = (".nii", ".nii.gz", ".hdr", ".hdr.gz", ".mnc", ".mnc.gz")
+    assert set(former_data) | set(former_infer) | set(RAW_SUFFIXES) <= set(IMAGE_SUFFIXES)
+    assert all(s == s.lower() and s.startswith(".") for s in IMAGE_SUFFIXES)
+
+
+@pytest.mark.parametrize(("name", "stem"), [
+    ("a.nii.gz", "a"), ("A.NII.GZ", "A"), ("b.nii", "b"), ("c.hdr.gz", "c"),
+    ("d.mnc", "d"), ("x.y.nii.bz2", "x.y"), ("t1.rawb.gz", "t1"), ("notes.txt", None),
+    ("scan.img", None), ("nii", None),
+])
+def test_image_stem(name, stem):
+    from dnsp.data.io import image_stem
+
+    assert image_stem(name) == stem
+
+
+def test_is_dicom_file(tmp_path):
+    from dnsp.data.io import is_dicom_file
+
+    (tmp_path / "x.DCM").write_bytes(b"")
+    (tmp_path / "magic").write_bytes(b"\0" * 128 + b"DICM" + b"rest")
+    (tmp_path / "short").write_bytes(b"\0" * 100)
+    (tmp_path / "other").write_bytes(b"\0" * 128 + b"NOPE")
+    assert is_dicom_file(tmp_path / "x.DCM")
+    assert is_dicom_file(str(tmp_path / "magic"))
+    assert not is_dicom_file(tmp_path / "short")
+    assert not is_dicom_file(tmp_path / "other")
+    assert not is_dicom_file(tmp_path / "missing")
+
+
+def test_io_and_brainweb_import_no_circle():
+    """brainweb builds volumes from dnsp.data.volume; io imports brainweb at module top."""
+    import ast
+    from pathlib import Path
+
+    import dnsp.data.brainweb as bw
+
+    tree = ast.parse(Path(bw.__file__).read_text(encoding="utf-8"))
+    mods = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    assert "dnsp.data.io" not in mods

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dnsp.data.io import Volume, check_finite
+from dnsp.data.volume import Volume, check_finite
 from dnsp.errors import InputError
 from dnsp.fsutil import atomic_path
 

@@ -11,20 +11,25 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from dnsp.data.brainweb import read_brainweb_raw
+from dnsp.data.volume import Volume, check_finite, voxel_sizes
 from dnsp.errors import InputError
 from dnsp.fsutil import atomic_path
 
 __all__ = [
+    "IMAGE_SUFFIXES",
     "NIFTI_SUFFIXES",
+    "RAW_SUFFIXES",
     "Volume",
     "affine_from_sitk",
     "check_finite",
+    "image_stem",
+    "is_dicom_file",
     "load_volume",
     "save_volume",
     "voxel_sizes",
@@ -32,51 +37,46 @@ __all__ = [
 
 #: File name endings written by :func:`save_volume`.
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
-_RAW = (".rawb", ".raws", ".rawb.gz", ".raws.gz")
-
-
-@dataclass
-class Volume:
-    """A 3-D MR volume.
-
-    Attributes:
-        data: Voxel intensities, float32, shape (X, Y, Z) in the file's voxel order.
-        affine: (4, 4) float64 voxel-to-world (RAS+ mm) matrix.
-        header: The reader's header (a nibabel header, or ``None`` for DICOM/raw input).
-        path: Where the volume was read from (``None`` for volumes built in memory).
-    """
-
-    data: np.ndarray
-    affine: np.ndarray
-    header: Any = None
-    path: Path | None = None
-    meta: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def shape(self) -> tuple[int, int, int]:
-        """Voxel grid shape."""
-        return tuple(int(n) for n in self.data.shape)  # type: ignore[return-value]
-
-    @property
-    def zooms(self) -> np.ndarray:
-        """Voxel sizes (mm) along the three voxel axes."""
-        return voxel_sizes(self.affine)
-
-
-def voxel_sizes(affine: np.ndarray) -> np.ndarray:
-    """Length of each voxel axis in world units (column norms of the 3x3 part)."""
-    return np.sqrt((np.asarray(affine, dtype=np.float64)[:3, :3] ** 2).sum(axis=0))
+#: BrainWeb raw downloads (read by :func:`dnsp.data.brainweb.read_brainweb_raw`).
+RAW_SUFFIXES = (".rawb", ".raws", ".rawb.gz", ".raws.gz")
+#: Every file name ending :func:`load_volume` reads as one volume (lower case): NIfTI (plain,
+#: gzip, bzip2), Analyze headers (the ``.img`` beside a ``.hdr`` is not a second volume), MINC,
+#: FreeSurfer MGH, and BrainWeb raw files. DICOM is recognised by :func:`is_dicom_file`.
+IMAGE_SUFFIXES = (
+    ".nii", ".nii.gz", ".nii.bz2", ".hdr", ".hdr.gz", ".hdr.bz2", ".mnc", ".mnc.gz",
+    ".mgh", ".mgz", *RAW_SUFFIXES,
+)
+_BY_LENGTH = tuple(sorted(IMAGE_SUFFIXES, key=len, reverse=True))
 
 
 def _lower_name(path: Path) -> str:
     return path.name.lower()
 
 
-def check_finite(data: np.ndarray, what: str) -> None:
-    """Raise :class:`InputError` if ``data`` holds NaN or infinite values."""
-    if not np.all(np.isfinite(data)):
-        bad = int(np.size(data) - np.count_nonzero(np.isfinite(data)))
-        raise InputError(f"{what} contains {bad} NaN or infinite voxel(s)")
+def image_stem(name: str) -> str | None:
+    """``name`` without its volume suffix (case-insensitive), or ``None`` if it has none.
+
+    Only the suffixes of :data:`IMAGE_SUFFIXES` count (the longest match is removed):
+    ``"a.nii.gz" -> "a"``, ``"b.HDR" -> "b"``, ``"notes.txt" -> None``.
+    """
+    low = name.lower()
+    for suf in _BY_LENGTH:
+        if low.endswith(suf):
+            return name[: len(name) - len(suf)]
+    return None
+
+
+def is_dicom_file(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is a DICOM file: a ``.dcm`` name or the ``DICM`` magic at byte 128."""
+    p = Path(path)
+    if p.name.lower().endswith(".dcm"):
+        return True
+    try:
+        with open(p, "rb") as fh:
+            head = fh.read(132)
+    except OSError:
+        return False
+    return len(head) == 132 and head[128:132] == b"DICM"
 
 
 def _as_volume_array(data: np.ndarray, what: str) -> np.ndarray:
@@ -175,9 +175,7 @@ def load_volume(path: str | os.PathLike[str]) -> Volume:
     if p.is_dir():
         return _load_dicom_folder(p)
     name = _lower_name(p)
-    if name.endswith(_RAW):
-        from dnsp.data.brainweb import read_brainweb_raw
-
+    if name.endswith(RAW_SUFFIXES):
         return read_brainweb_raw(p)
     if p.stat().st_size == 0:
         raise InputError(f"file is empty: {p}")

@@ -20,13 +20,13 @@ import types
 import typing
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Union
 
 import yaml
 
 from dnsp.errors import InputError
 from dnsp.fsutil import atomic_path
+from dnsp.yamlio import deep_merge, read_yaml
 
 __all__ = [
     "AMP_MODES",
@@ -353,39 +353,6 @@ def config_to_dict(cfg: Any) -> dict[str, Any]:
     return plain(dataclasses.asdict(cfg))
 
 
-def _deep_merge(base: dict[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in top.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
-            out[key] = _deep_merge(dict(out[key]), value)
-        else:
-            out[key] = value
-    return out
-
-
-def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
-    path = path.resolve()
-    if path in seen:
-        _fail(f"config 'base' chain loops back to {path}")
-    if not path.is_file():
-        _fail(f"config file not found: {path}")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        _fail(f"config file {path} is not valid YAML: {str(exc).splitlines()[0]}")
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        _fail(f"config file {path} must contain a mapping of sections")
-    base = data.pop("base", None)
-    if base is None:
-        return data
-    if not isinstance(base, str):
-        _fail(f"'base' in {path} must be a file path")
-    parent = _read_yaml(path.parent / base, (*seen, path))
-    return _deep_merge(parent, data)
-
-
 def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
     """Turn ``["a.b=1", "c=x"]`` into a nested mapping; values are parsed as YAML.
 
@@ -415,7 +382,7 @@ def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
 
 def apply_overrides(data: Mapping[str, Any], items: Sequence[str]) -> dict[str, Any]:
     """Deep-merge dotted ``key=value`` overrides onto a config mapping."""
-    return _deep_merge(dict(data), parse_overrides(items))
+    return deep_merge(data, parse_overrides(items))
 
 
 def load_config(
@@ -426,7 +393,7 @@ def load_config(
     Raises:
         InputError: Missing file, bad YAML, unknown key, wrong type or invalid value.
     """
-    data = _read_yaml(Path(path)) if path is not None else {}
+    data = read_yaml(path) if path is not None else {}
     return config_from_dict(apply_overrides(data, overrides))
 
 

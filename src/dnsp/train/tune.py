@@ -40,11 +40,11 @@ from dnsp.train.config import (
     REDUCTIONS,
     TrainConfig,
     _from_dict,
-    _read_yaml,
     apply_overrides,
     config_from_dict,
 )
 from dnsp.train.data import TrainData
+from dnsp.yamlio import read_yaml
 
 __all__ = ["TUNED_KEYS", "Trial", "TuneSpace", "load_tune_config", "tune"]
 
@@ -125,7 +125,7 @@ def load_tune_config(
     Overrides starting with ``tune.`` go to the search space, the others to the training
     config.
     """
-    data = _read_yaml(Path(path)) if path is not None else {}
+    data = read_yaml(path) if path is not None else {}
     data = apply_overrides(data, overrides)
     space_raw = data.pop("tune", {}) or {}
     if not isinstance(space_raw, Mapping):
