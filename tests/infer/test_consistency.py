@@ -10,7 +10,24 @@ import pytest
 from dnsp.data.degradation import bicubic_upscale_volume, degrade_volume
 from dnsp.infer.consistency import consistency_psnr
 
-from .conftest import oblique_psr_affine, smooth_volume
+
+def oblique_psr_affine() -> np.ndarray:
+    """Sagittal voxel order (axis 0 -> P, 1 -> S, 2 -> R), slightly rotated, anisotropic."""
+    c, s = np.cos(0.1), np.sin(0.1)
+    rot = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
+    perm = np.array([[0.0, 0.0, 1.0], [-1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    aff = np.eye(4)
+    aff[:3, :3] = rot @ perm @ np.diag([1.2, 2.0, 0.9])
+    aff[:3, 3] = [10.0, -20.0, 5.0]
+    return aff
+
+
+def smooth_volume(shape: tuple[int, int, int], seed: int = 0) -> np.ndarray:
+    """A positive blob with 5% noise, in scanner-like units."""
+    rng = np.random.default_rng(seed)
+    grids = np.meshgrid(*[np.linspace(-1, 1, n) for n in shape], indexing="ij")
+    vol = 1000.0 * np.exp(-2.0 * sum(g**2 for g in grids)) + 50.0 * rng.random(shape)
+    return vol.astype(np.float32)
 
 
 @pytest.fixture
