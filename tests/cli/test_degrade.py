@@ -88,3 +88,47 @@ def test_degrade_real_ixi_world_coordinates(tmp_path):
     up, up_aff = bicubic_upscale_volume(lr.get_fdata(), lr.affine, 3)
     assert up.shape == hr.shape  # 120 and 90 are multiples of 3
     np.testing.assert_allclose(up_aff, hr.affine, atol=1e-4)
+
+
+def test_degrade_kspace_same_geometry_and_noise(tmp_path, capsys):
+    rng = np.random.default_rng(1)
+    data = (rng.random((16, 5, 12)) * 100).astype(np.float32)
+    aff = np.array([[0, 0, -1.5, 30], [-1.0, 0, 0, 20], [0, 1.2, 0, -10], [0, 0, 0, 1.0]])
+    src = tmp_path / "hr.nii.gz"
+    _write(src, data, aff)
+    outs = {}
+    for name, extra in (("g", []), ("k", ["-a", "kspace"]),
+                        ("kn", ["-a", "kspace", "--window", "hamming", "--noise", "0.02",
+                                "--seed", "3"])):
+        outs[name] = tmp_path / f"{name}.nii.gz"
+        assert main(["degrade", str(src), str(outs[name]), "--scale", "2", *extra]) == 0
+    g, k, kn = (nib.load(str(outs[n])) for n in ("g", "k", "kn"))
+    assert g.shape == k.shape == kn.shape == (8, 5, 6)
+    np.testing.assert_allclose(k.affine, g.affine)
+    # the k-space model keeps the mean of every slice exactly (no window, no noise)
+    np.testing.assert_allclose(k.get_fdata().mean(axis=(0, 2)), data.mean(axis=(0, 2)),
+                               rtol=1e-5)
+    assert not np.allclose(kn.get_fdata(), k.get_fdata())
+    assert "kspace x2 (window hamming, 2% Rician noise)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("extra", [
+    ["-a", "sinc"],
+    ["-a", "kspace", "--window", "gauss"],
+    ["-a", "kspace", "--window", "tukey", "--window-param", "2"],
+    ["--noise", "-0.1"],
+    ["--window", "hamming"],
+    ["-a", "kspace", "--sigma", "1"],
+    ["--sigma", "0"],
+    ["-a", "kspace", "--scale", "3"],  # 16 is not a multiple of 3: k-space needs the matrix
+])
+def test_degrade_bad_acquisition_options(tmp_path, volume, extra, capsys):
+    path = tmp_path / "hr16.nii.gz"
+    _write(path, np.ones((16, 4, 12), np.float32), np.eye(4))
+    out = tmp_path / "o.nii.gz"
+    argv = ["degrade", str(path), str(out), *(["--scale", "2"] if "--scale" not in extra
+                                              else []), *extra]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("dnsp degrade: error:")
+    assert not out.exists()

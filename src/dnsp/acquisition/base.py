@@ -105,6 +105,8 @@ class Acquisition:
     name: ClassVar[str] = ""
     #: Whether the model is a linear map (then :meth:`operator` is defined without noise).
     linear: ClassVar[bool] = True
+    #: Whether a volume's in-plane matrix must be a multiple of the scale (no cropping).
+    exact_matrix: ClassVar[bool] = False
 
     def __init__(self, scale: int = 2, *, noise: float = 0.0, input: str = "bicubic") -> None:
         self.scale = check_scale(scale)

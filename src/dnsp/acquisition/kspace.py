@@ -35,6 +35,7 @@ class KSpaceAcquisition(Acquisition):
     """
 
     name = "kspace"
+    exact_matrix = True
 
     def __init__(self, scale: int = 2, window: str = "none", window_param: float | None = None,
                  *, noise: float = 0.0, input: str = "bicubic") -> None:

@@ -1,7 +1,7 @@
 """Volume-level LR simulation and bicubic upscaling with affines (SPEC section 4).
 
-The 2-D operators live in :mod:`dnsp.ops.resize`; here they act on the axial plane of a
-volume (found from its affine, :mod:`dnsp.data.orientation`) and the affine follows the rule of
+The acquisition models live in :mod:`dnsp.acquisition` (the paper's Gaussian + block mean by
+default, k-space truncation, noise, ...); here they act on the axial plane of a volume (found from its affine, :mod:`dnsp.data.orientation`) and the affine follows the rule of
 SPEC section 4: an LR voxel ``i`` sits at HR coordinate ``s * i + (s - 1) / 2`` and an upscaled
 voxel ``j`` at LR coordinate ``(j + 0.5) / s - 0.5`` along each in-plane axis.
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from dnsp.acquisition import Acquisition, get_acquisition
 from dnsp.data.orientation import axial_axes, from_axial_stack, to_axial_stack
 from dnsp.ops import bicubic_upscale, crop_to_multiple, degrade, downscale_affine, upscale_affine
 
@@ -39,15 +40,41 @@ def _apply_chunked(stack: np.ndarray, fn, scale: int) -> np.ndarray:  # type: ig
     return np.concatenate(outs, axis=0).astype(np.float32, copy=False)
 
 
-def degrade_slices(hr: np.ndarray, scale: int) -> np.ndarray:
-    """LR simulation of 2-D slices ``(N, H, W)`` or one slice ``(H, W)`` (dnsp.ops.degrade)."""
+def _acquisition(scale: int, acquisition: Acquisition | None) -> Acquisition:
+    if acquisition is None:
+        return get_acquisition("gaussian", scale=scale)
+    if acquisition.scale != scale:
+        raise ValueError(f"acquisition {acquisition.describe()} does not have scale {scale}")
+    return acquisition
+
+
+def degrade_slices(hr: np.ndarray, scale: int, acquisition: Acquisition | None = None,
+                   seed: int | None = 0) -> np.ndarray:
+    """LR simulation of 2-D slices ``(N, H, W)`` or one slice ``(H, W)``.
+
+    Args:
+        hr: HR slices (float).
+        scale: Integer factor s >= 2.
+        acquisition: The model (``None``: the paper's, :func:`dnsp.ops.degrade`).
+        seed: Seed of the model's noise (the whole stack is acquired at once when the model
+            adds noise, so that its level refers to the stack's 99.9th percentile).
+
+    Returns:
+        ``(N, H // s, W // s)`` float32 LR slices.
+    """
     s = _check_scale(scale, 2)
     arr = np.asarray(hr, dtype=np.float32)
     if arr.ndim == 2:
-        return degrade_slices(arr[None], s)[0]
+        return degrade_slices(arr[None], s, acquisition, seed)[0]
     if arr.ndim != 3:
         raise ValueError(f"slices must be (H, W) or (N, H, W), got shape {tuple(arr.shape)}")
-    return _apply_chunked(arr, degrade, s)
+    if acquisition is None:
+        return _apply_chunked(arr, degrade, s)
+    acq = _acquisition(s, acquisition)
+    gen = None if seed is None else torch.Generator().manual_seed(int(seed))
+    if acq.noise > 0 or not acq.linear:
+        return acq.simulate(torch.from_numpy(arr), gen).numpy().astype(np.float32, copy=False)
+    return _apply_chunked(arr, lambda x, _s: acq.simulate(x, gen), s)
 
 
 def bicubic_upscale_slices(lr: np.ndarray, scale: int) -> np.ndarray:
@@ -75,26 +102,38 @@ def crop_volume_to_multiple(
 
 
 def degrade_volume(
-    data: np.ndarray, affine: np.ndarray, scale: int
+    data: np.ndarray, affine: np.ndarray, scale: int, acquisition: Acquisition | None = None,
+    seed: int | None = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Simulate the LR volume of SPEC section 4 in the axial plane.
 
-    Crop each in-plane axis to a multiple of ``scale``, blur with sigma = s/2, average s x s
-    blocks. The slice axis is untouched.
+    With the paper's model (default): crop each in-plane axis to a multiple of ``scale``, blur
+    with sigma = s/2, average s x s blocks. Any other :mod:`dnsp.acquisition` model acts on the
+    same grid; ``kspace`` refuses an in-plane matrix that the scale does not divide (the
+    scanner's matrix is what it is). The slice axis is untouched.
 
     Args:
         data: 3-D volume in any voxel order.
         affine: Its (4, 4) voxel-to-world matrix.
         scale: Integer factor s >= 2.
+        acquisition: The acquisition model (``None``: the paper's ``gaussian``).
+        seed: Seed of the model's noise.
 
     Returns:
         ``(lr, lr_affine)`` in the input's voxel order; ``lr_affine = affine @ T`` with
         T scaling the in-plane axes by s and shifting them by (s - 1)/2 HR voxels.
+
+    Raises:
+        ValueError: A bad scale, or a ``kspace`` matrix that the scale does not divide.
     """
     s = _check_scale(scale, 2)
     row, col, _ = axial_axes(affine)
     stack = to_axial_stack(data, affine)
-    lr = degrade_slices(stack, s)
+    if acquisition is not None and acquisition.exact_matrix and (
+            stack.shape[1] % s or stack.shape[2] % s):
+        raise ValueError(f"the in-plane matrix {stack.shape[1]} x {stack.shape[2]} is not a "
+                         f"multiple of the scale {s}, which k-space truncation needs")
+    lr = degrade_slices(stack, s, acquisition, seed)
     return from_axial_stack(lr, affine), downscale_affine(affine, s, axes=(row, col))
 
 
