@@ -1,8 +1,9 @@
 """Volume-level LR simulation and bicubic upscaling with affines (SPEC section 4).
 
 The acquisition models live in :mod:`dnsp.acquisition` (the paper's Gaussian + block mean by
-default, k-space truncation, noise, ...); here they act on the axial plane of a volume (found from its affine, :mod:`dnsp.data.orientation`) and the affine follows the rule of
-SPEC section 4: an LR voxel ``i`` sits at HR coordinate ``s * i + (s - 1) / 2`` and an upscaled
+default, k-space truncation, noise, ...); here they act on the axial plane of a volume
+(found from its affine, :mod:`dnsp.data.orientation`) and the affine follows the rule of SPEC
+section 4: an LR voxel ``i`` sits at HR coordinate ``s * i + (s - 1) / 2`` and an upscaled
 voxel ``j`` at LR coordinate ``(j + 0.5) / s - 0.5`` along each in-plane axis.
 """
 
