@@ -14,25 +14,38 @@ from dnsp.acquisition.base import (
     get_acquisition,
     register_acquisition,
 )
+from dnsp.acquisition.estimate import (
+    FEATURE_NAMES,
+    AcquisitionEstimate,
+    acquisition_features,
+    estimate_acquisition,
+)
 from dnsp.acquisition.gaussian import GaussianAcquisition, block_mean_matrix
 from dnsp.acquisition.identity import IdentityAcquisition
+from dnsp.acquisition.inputs import CHANNELS, NetworkInput
 from dnsp.acquisition.kspace import KSpaceAcquisition
 from dnsp.acquisition.lowfield import LowFieldAcquisition
 from dnsp.acquisition.mixture import MixtureAcquisition
 
 __all__ = [
+    "CHANNELS",
+    "FEATURE_NAMES",
     "INPUT_MODES",
     "Acquisition",
+    "AcquisitionEstimate",
     "GaussianAcquisition",
     "IdentityAcquisition",
     "KSpaceAcquisition",
     "LowFieldAcquisition",
     "MixtureAcquisition",
+    "NetworkInput",
     "SeparableOperator",
+    "acquisition_features",
     "acquisition_from_config",
     "available_acquisitions",
     "block_mean_matrix",
     "check_scale",
+    "estimate_acquisition",
     "get_acquisition",
     "register_acquisition",
 ]
