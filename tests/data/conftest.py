@@ -8,12 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+from dnsp.paths import shared_data_root
+
+SHARED_DATA = shared_data_root()
 
 
 @pytest.fixture
 def shared_data() -> Path:
-    """``<repo>/../shared/data``, or skip the test when absent."""
+    """The shared data (:func:`dnsp.paths.shared_data_root`), or skip the test when absent."""
     if not SHARED_DATA.is_dir():
         pytest.skip("../shared/data is not available")
     return SHARED_DATA.resolve()

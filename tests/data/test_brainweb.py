@@ -18,8 +18,8 @@ from dnsp.data.brainweb import (
     read_brainweb_raw,
     write_brainweb_raw,
 )
-from dnsp.data.datasets import SRDataSpec, discover_subjects
 from dnsp.data.io import load_volume
+from dnsp.data.spec import SRDataSpec, discover_subjects
 from dnsp.errors import InputError
 
 

@@ -9,17 +9,13 @@ import numpy as np
 import pytest
 import torch
 
-from dnsp.data.datasets import (
-    SRDataSpec,
-    cache_key,
-    discover_subjects,
-    load_eval_slices,
-    prepare_sr_data,
-)
+from dnsp.data.cache import cache_key
 from dnsp.data.degradation import bicubic_upscale_slices, degrade_slices
 from dnsp.data.embedded import PHANTOM_SLABS, default_phantom
 from dnsp.data.intensity import percentile_scale
 from dnsp.data.orientation import to_axial_stack
+from dnsp.data.prepare import load_eval_slices, prepare_sr_data
+from dnsp.data.spec import SRDataSpec, discover_subjects
 from dnsp.errors import InputError
 
 PSR = np.array([[0, 0, 2.0, -10], [-2.0, 0, 0, 20], [0, 2.0, 0, -5], [0, 0, 0, 1]])

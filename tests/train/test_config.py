@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -125,14 +126,48 @@ def test_shipped_tune_configs_validate(path: Path) -> None:
     assert cfg.loss.variant != "NP" and space.epochs >= 1
 
 
-def test_data_section_defaults_match_the_data_spec() -> None:
-    """DataConfig mirrors dnsp.data.datasets.SRDataSpec; shared fields keep the same defaults."""
+def test_data_section_is_the_data_spec_plus_run_time_fields() -> None:
+    """DataConfig subclasses SRDataSpec: same fields, defaults and checks, plus run-time keys."""
     import dataclasses
 
-    from dnsp.data.datasets import SRDataSpec
+    from dnsp.data.cache import cache_key
+    from dnsp.data.spec import SRDataSpec
     from dnsp.train.config import DataConfig
+    from dnsp.train.data import data_spec
 
+    assert issubclass(DataConfig, SRDataSpec)
     spec = {f.name: f.default for f in dataclasses.fields(SRDataSpec)}
     cfg = {f.name: f.default for f in dataclasses.fields(DataConfig)}
-    shared = (set(spec) & set(cfg)) - {"min_patch_foreground"}  # None in the config = data default
-    assert shared and {k: cfg[k] for k in shared} == {k: spec[k] for k in shared}
+    assert set(cfg) - set(spec) == {"cache_dir", "max_val_slices", "augment"}
+    assert {k: cfg[k] for k in spec} == spec
+    data = load_config(None, ["data.min_patch_foreground=null", "data.cache_dir=/tmp/x",
+                              "data.augment=true"]).data
+    assert data.min_patch_foreground == 0.1  # null = the data layer's default
+    assert type(data_spec(data)) is SRDataSpec
+    assert cache_key(data_spec(data)) == cache_key(SRDataSpec())  # run-time fields: not in key
+
+
+@pytest.mark.parametrize(("override", "message"), [
+    ("data.source=nope", "data.source must be one of bids, brainweb, embedded, folder, ixi"),
+    ("data.source=folder", "data.source 'folder' needs a root folder"),
+    ("data.scale=1", "data.scale must be an integer >= 2, got 1"),
+    ("data.val_fraction=0", "data.val_fraction must be in (0, 1) (training needs"),
+    ("data.max_val_slices=0", "data.max_val_slices must be >= 1 or null"),
+    ("data.patch_depth=0", "data.patch_depth must be >= 1 or null"),
+    ("data.split=dev", "data.split must be 'train', 'val' or 'test'"),
+])
+def test_data_section_errors_name_the_key(override: str, message: str) -> None:
+    with pytest.raises(InputError, match=re.escape(message)):
+        load_config(None, [override])
+
+
+def test_old_configs_with_null_foreground_and_ixi_root_keep_loading(tmp_path: Path) -> None:
+    from dnsp.data.sources import default_ixi_root
+    from dnsp.train.data import data_spec
+
+    (tmp_path / "old.yml").write_text(
+        "data: {source: ixi, root: null, min_patch_foreground: null, patch_depth: null,"
+        " max_val_slices: 4, cache_dir: null, augment: false, strip_fraction: 0.0}\n")
+    cfg = load_config(tmp_path / "old.yml")
+    assert data_spec(cfg.data).root == str(default_ixi_root())
+    assert cfg.data.max_val_slices == 4

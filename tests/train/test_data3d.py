@@ -3,9 +3,10 @@
 import pytest
 import torch
 
+from dnsp.data.blocks3d import blocks as _blocks
 from dnsp.errors import InputError
 from dnsp.train.config import config_from_dict
-from dnsp.train.data import _blocks, load_train_data
+from dnsp.train.data import load_train_data
 from dnsp.train.trainer import train
 
 

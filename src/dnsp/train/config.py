@@ -20,12 +20,16 @@ import types
 import typing
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any, ClassVar, Union
 
 import yaml
 
+from dnsp.data.sources import default_ixi_root
+from dnsp.data.spec import SRDataSpec
 from dnsp.errors import InputError
 from dnsp.fsutil import atomic_path
+from dnsp.losses import REDUCTIONS, VARIANTS
+from dnsp.nets import available_networks
 from dnsp.yamlio import deep_merge, read_yaml
 
 __all__ = [
@@ -48,8 +52,6 @@ __all__ = [
     "save_config",
 ]
 
-VARIANTS = ("NP", "LR", "FS", "LS", "AP", "TVLR")
-REDUCTIONS = ("sum", "mean")
 FILTER_NORMS = ("none", "unit")
 AMP_MODES = ("auto", "bf16", "off")
 #: constant: optim.lr throughout (the paper); cosine: lr * (1 + cos(pi * step / steps)) / 2.
@@ -70,8 +72,6 @@ class ModelConfig:
 
     def validate(self) -> None:
         """Check the name against the network registry."""
-        from dnsp.nets import available_networks
-
         if self.name.lower() not in available_networks():
             _fail(f"model.name {self.name!r} is not a network; valid names: "
                   f"{', '.join(available_networks())}")
@@ -110,60 +110,43 @@ class LossConfig:
             _fail(f"loss.n_filters must be >= 1, got {self.n_filters}")
 
 
-@dataclass
-class DataConfig:
-    """Training data: the fields of :class:`dnsp.data.datasets.SRDataSpec` plus caching.
+@dataclass(frozen=True)
+class DataConfig(SRDataSpec):
+    """Training data: a :class:`dnsp.data.spec.SRDataSpec` (its fields and checks, with
+    messages naming ``data.<key>``) plus run-time fields that do not change the data.
 
-    ``source`` is one of ``ixi``, ``brainweb``, ``folder``, ``pairs``, ``embedded``; for
-    ``ixi`` a null ``root`` means the development copy ``<repo>/../shared/data/ixi-t1-2mm``.
-    ``min_patch_foreground: null`` keeps the data layer's default. ``max_val_slices`` keeps
-    the first N validation slices (faster epochs). ``augment`` transforms every training
-    patch pair by a random flip/90-degree rotation (:func:`dnsp.data.augment.random_dihedral`;
-    off in the paper's experiments, on for the shipped models). ``strip_fraction`` adds that
-    fraction of the training images again, synthetically skull-stripped
-    (:func:`dnsp.data.augment.synthetic_skull_strip`).
+    ``source`` is a name of :func:`dnsp.data.sources.available_sources`; for ``ixi`` a null
+    ``root`` means the development copy ``<shared data>/ixi-t1-2mm``.
+    ``min_patch_foreground: null`` keeps the data layer's default. ``patch_depth`` makes 3-D
+    blocks for volumetric networks. ``strip_fraction`` adds that fraction of the training
+    images again, synthetically skull-stripped (:func:`dnsp.data.augment.synthetic_skull_strip`).
+
+    Run-time fields: ``cache_dir`` (where prepared data are cached), ``max_val_slices`` (keep
+    the first N validation slices: faster epochs), ``augment`` (transform every training patch
+    pair by a random flip/90-degree rotation, :func:`dnsp.data.augment.random_dihedral`; off in
+    the paper's experiments, on for the shipped models).
     """
 
-    source: str = "embedded"
-    root: str | None = None
-    scale: int = 2
-    n_slices: int = 40
-    patch: int = 40
-    stride: int = 20
-    train_fraction: float = 1.0
-    seed: int = 0
-    val_fraction: float = 0.1
-    max_patches: int | None = None
-    sharp_patch: int = 40
-    pattern: str | None = None
-    min_patch_foreground: float | None = None
+    key_prefix: ClassVar[str] = "data."
+
     cache_dir: str | None = None
     max_val_slices: int | None = None
-    patch_depth: int | None = None
     augment: bool = False
-    strip_fraction: float = 0.0
 
     def validate(self) -> None:
-        """Check ranges of scale, sizes and fractions (the data layer checks the rest)."""
-        if self.scale < 2:
-            _fail(f"data.scale must be >= 2, got {self.scale}")
-        for key in ("n_slices", "patch", "stride", "sharp_patch"):
-            if getattr(self, key) < 1:
-                _fail(f"data.{key} must be >= 1, got {getattr(self, key)}")
-        if not 0 < self.train_fraction <= 1:
-            _fail(f"data.train_fraction must be in (0, 1], got {self.train_fraction}")
+        """Checks of training beyond the spec's own (done when the config is built)."""
         if not 0 < self.val_fraction < 1:
             _fail(f"data.val_fraction must be in (0, 1) (training needs a validation split), "
                   f"got {self.val_fraction}")
-        for key in ("max_patches", "max_val_slices", "patch_depth"):
-            value = getattr(self, key)
-            if value is not None and value < 1:
-                _fail(f"data.{key} must be >= 1 or null, got {value}")
-        if not 0 <= self.strip_fraction <= 1:
-            _fail(f"data.strip_fraction must be in [0, 1], got {self.strip_fraction}")
-        if self.strip_fraction > 0 and self.patch_depth is not None:
-            _fail("data.strip_fraction applies to 2-D slices; it cannot be combined with "
-                  "data.patch_depth")
+        if self.max_val_slices is not None and self.max_val_slices < 1:
+            _fail(f"data.max_val_slices must be >= 1 or null, got {self.max_val_slices}")
+
+    def to_spec(self) -> SRDataSpec:
+        """The data spec alone (an ``ixi`` source without root gets the default folder)."""
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(SRDataSpec)}
+        if self.source == "ixi" and self.root is None:
+            values["root"] = str(default_ixi_root())
+        return SRDataSpec(**values)
 
 
 @dataclass

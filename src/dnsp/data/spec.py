@@ -1,0 +1,161 @@
+"""What to prepare (:class:`SRDataSpec`), what comes out (:class:`SRData`), and its subjects.
+
+:class:`SRDataSpec` is the data specification: every field shapes the prepared tensors (and the
+cache key, :mod:`dnsp.data.cache`). The training config's ``data`` section
+(:class:`dnsp.train.config.DataConfig`) *is* a spec plus run-time fields; its messages name
+the keys ``data.<field>`` (:attr:`SRDataSpec.key_prefix`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import torch
+
+from dnsp.data.patches import MIN_PATCH_FOREGROUND
+from dnsp.data.sources import Subject, available_sources, discover, get_source
+from dnsp.errors import InputError
+
+__all__ = ["SPLITS", "SRData", "SRDataSpec", "discover_subjects"]
+
+#: The subject/slab splits a spec can name.
+SPLITS = ("train", "val", "test")
+
+
+@dataclass(frozen=True)
+class SRDataSpec:
+    """Everything that determines the prepared data (and its cache key).
+
+    Attributes:
+        source: A name of :func:`dnsp.data.sources.available_sources`: ``"ixi"``,
+            ``"brainweb"``, ``"folder"`` (NIfTI/Analyze/MINC files; a BIDS folder is read as
+            BIDS), ``"bids"``, ``"pairs"`` (``root/lr`` and ``root/hr`` with matching file
+            names, LR registered to HR) or ``"embedded"`` (the shipped BrainWeb phantom).
+        root: Folder of the source (unused for ``embedded``; ``None`` means
+            ``<shared data>/ixi-t1-2mm`` or ``.../brainweb`` for those sources).
+        scale: Integer SR factor s >= 2 (for ``pairs``: only the in-plane crop multiple).
+        n_slices: Axial slices per stack (paper: 40).
+        patch: Training patch size (paper: 40).
+        stride: Training patch stride (default 20, i.e. half-overlapping patches).
+        train_fraction: Fraction of training images kept (Fig. 15: 0.25/0.5/0.75/1.0).
+        seed: Seed of the fraction draw and of the ``max_patches`` draw.
+        split: Slices :func:`dnsp.data.prepare.load_eval_slices` returns by default.
+        val_fraction: Fraction of the training-pool subjects held out for validation.
+        max_patches: Optional cap on the number of training patches.
+        sharp_patch: P, the sharp/smooth patch size (paper: 40).
+        pattern: Optional glob (file name) filtering the files of the source; BIDS folders
+            default to ``*_T1w.nii*``.
+        min_patch_foreground: A training patch is kept if at least this fraction of its HR
+            pixels is above the background threshold (0.1 on [0, 1] intensities); ``None``
+            means that default.
+        strip_fraction: Fraction of the training images added a second time, skull-stripped
+            by :func:`dnsp.data.augment.synthetic_skull_strip` and then degraded like any HR
+            image (0 = off; not for paired sources, whose LR scans are not stripped).
+        patch_depth: ``None`` for 2-D slices; else 3-D blocks of this many consecutive axial
+            slices (volumetric networks, :mod:`dnsp.data.prepare3d`).
+    """
+
+    #: Prefix of the field names in error messages (``"data."`` for the training config).
+    key_prefix: ClassVar[str] = ""
+
+    source: str = "embedded"
+    root: str | None = None
+    scale: int = 2
+    n_slices: int = 40
+    patch: int = 40
+    stride: int = 20
+    train_fraction: float = 1.0
+    seed: int = 0
+    split: str = "test"
+    val_fraction: float = 0.1
+    max_patches: int | None = None
+    sharp_patch: int = 40
+    pattern: str | None = None
+    min_patch_foreground: float | None = MIN_PATCH_FOREGROUND
+    strip_fraction: float = 0.0
+    patch_depth: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.min_patch_foreground is None:
+            object.__setattr__(self, "min_patch_foreground", MIN_PATCH_FOREGROUND)
+        self._check_spec()
+
+    def _fail(self, msg: str) -> None:
+        raise InputError(self.key_prefix + msg)
+
+    def _check_spec(self) -> None:
+        if self.source not in available_sources():
+            self._fail(f"source must be one of {', '.join(available_sources())}; "
+                       f"got {self.source!r}")
+        src = get_source(self.source)
+        if src.needs_root and not self.root:
+            self._fail(f"source {self.source!r} needs a root folder")
+        if isinstance(self.scale, bool) or not isinstance(self.scale, int) or self.scale < 2:
+            self._fail(f"scale must be an integer >= 2, got {self.scale!r}")
+        for name in ("n_slices", "patch", "stride", "sharp_patch"):
+            if int(getattr(self, name)) < 1:
+                self._fail(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.sharp_patch < 3:
+            self._fail(f"sharp_patch must be >= 3, got {self.sharp_patch}")
+        if not 0 < self.train_fraction <= 1:
+            self._fail(f"train_fraction must be in (0, 1], got {self.train_fraction}")
+        if not 0 <= self.val_fraction < 1:
+            self._fail(f"val_fraction must be in [0, 1), got {self.val_fraction}")
+        if self.split not in SPLITS:
+            self._fail(f"split must be 'train', 'val' or 'test', got {self.split!r}")
+        for name in ("max_patches", "patch_depth"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                self._fail(f"{name} must be >= 1 or null, got {value}")
+        if not 0 <= self.min_patch_foreground <= 1:  # type: ignore[operator]
+            self._fail("min_patch_foreground must be in [0, 1]")
+        if not 0 <= self.strip_fraction <= 1:
+            self._fail(f"strip_fraction must be in [0, 1], got {self.strip_fraction}")
+        if self.strip_fraction > 0 and src.paired:
+            self._fail(f"strip_fraction needs HR-only data; the {self.source} source has real LR")
+        if self.strip_fraction > 0 and self.patch_depth is not None:
+            self._fail(f"strip_fraction applies to 2-D slices; it cannot be combined with "
+                       f"{self.key_prefix}patch_depth")
+
+
+@dataclass
+class SRData:
+    """Prepared training data (all tensors float32, intensities in [0, 1]).
+
+    Attributes:
+        train_inputs: (P, 1, patch, patch) network-input patches (bicubic-upscaled LR;
+            ``pairs``: LR); 3-D: (P, 1, depth, patch, patch).
+        train_targets: HR patches of the same shape.
+        val_inputs: (N, 1, H, W) whole validation slices, network input (3-D: blocks
+            (N, 1, depth, H, W)).
+        val_targets: Matching whole HR validation slices (H, W multiples of the scale).
+        sharp: (N_T, 1, P, P) sharpest HR training patches (SPEC sec. 3; empty for 3-D).
+        smooth: (N_T, 1, P, P) smoothest HR training patches.
+        val_subjects: Subject id of each validation slice.
+        val_slices: Axial slice index (in the subject's axial stack) of each validation slice.
+        train_subjects: Subject id of each training image used.
+        train_slices: Axial slice index of each training image used.
+        meta: Spec, cache key, counts and scale factors (JSON-friendly).
+    """
+
+    train_inputs: torch.Tensor
+    train_targets: torch.Tensor
+    val_inputs: torch.Tensor
+    val_targets: torch.Tensor
+    sharp: torch.Tensor
+    smooth: torch.Tensor
+    val_subjects: list[str]
+    val_slices: list[int]
+    train_subjects: list[str] = field(default_factory=list)
+    train_slices: list[int] = field(default_factory=list)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def discover_subjects(spec: SRDataSpec) -> list[Subject]:
+    """List the subjects of ``spec.source``, sorted by name (ids made unique).
+
+    Raises:
+        InputError: Missing folder or no usable volume in it.
+    """
+    return discover(spec.source, spec.root, spec.pattern)
