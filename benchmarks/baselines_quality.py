@@ -34,7 +34,7 @@ import numpy as np
 import torch
 from skimage.metrics import peak_signal_noise_ratio
 
-from dnsp.baselines import get_method
+from dnsp.methods import get_method
 from dnsp.data.embedded import PHANTOM_SLABS
 from dnsp.data.intensity import percentile_scale
 from dnsp.data.io import load_volume

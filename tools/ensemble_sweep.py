@@ -10,10 +10,10 @@ import argparse
 
 import torch
 
-from dnsp.baselines import get_method
-from dnsp.infer.measure import evaluate_methods, load_test_set
-from dnsp.infer.network import ENSEMBLE_SIZES, NetworkMethod
-from dnsp.infer.pretrained import load_model
+from dnsp.methods import get_method
+from dnsp.evaluate.measure import evaluate_methods, load_test_set
+from dnsp.methods.network import ENSEMBLE_SIZES, NetworkMethod
+from dnsp.methods.pretrained import load_model
 
 TEST_SETS = ("ixi-test", "chris_t1", "mr-gd")
 

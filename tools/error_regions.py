@@ -13,10 +13,10 @@ import numpy as np
 import torch
 from scipy import ndimage
 
-from dnsp.baselines import get_method
-from dnsp.infer.measure import load_test_set
-from dnsp.infer.network import NetworkMethod
-from dnsp.infer.pretrained import load_model
+from dnsp.methods import get_method
+from dnsp.evaluate.measure import load_test_set
+from dnsp.methods.network import NetworkMethod
+from dnsp.methods.pretrained import load_model
 
 
 def regions(hr: np.ndarray, width: int = 3) -> dict[str, np.ndarray]:

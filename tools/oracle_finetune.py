@@ -16,16 +16,16 @@ import time
 import numpy as np
 import torch
 
-from dnsp.baselines import get_method
+from dnsp.methods import get_method
 from dnsp.data.degradation import bicubic_upscale_slices, degrade_slices
 from dnsp.data.intensity import percentile_scale
 from dnsp.data.io import load_volume
 from dnsp.data.orientation import to_axial_stack
 from dnsp.data.patches import extract_patch_pairs
 from dnsp.data.slicing import central_slices, foreground_fraction
-from dnsp.infer.measure import evaluate_methods, load_test_set
-from dnsp.infer.network import NetworkMethod
-from dnsp.infer.pretrained import load_model
+from dnsp.evaluate.measure import evaluate_methods, load_test_set
+from dnsp.methods.network import NetworkMethod
+from dnsp.methods.pretrained import load_model
 
 FILES = {"mr-gd": "mr-gd/MR_Gd.nii.gz", "chris_t1": "chris/chris_t1.nii.gz"}
 GAP = 10

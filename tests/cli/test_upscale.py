@@ -17,7 +17,7 @@ import pytest
 import torch
 
 from dnsp.cli import main
-from dnsp.infer.pretrained import save_model_file
+from dnsp.methods.pretrained import save_model_file
 from dnsp.nets import build_network
 
 TINY = {"n_blocks": 1, "n_feats": 4, "input_skip": True}
@@ -248,7 +248,7 @@ def test_model_problems(scan: Path, tmp_path: Path, checkpoint: Path,
 
 
 def test_list_models_and_missing_arguments(capsys: pytest.CaptureFixture[str]) -> None:
-    from dnsp.infer.pretrained import models_dir
+    from dnsp.methods.pretrained import models_dir
 
     if (models_dir() / "manifest.json").is_file():
         assert main(["upscale", "--list-models"]) == 0

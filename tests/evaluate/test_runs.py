@@ -1,7 +1,7 @@
 import numpy as np
 import torch
 
-from dnsp.baselines import get_method
+from dnsp.methods import get_method
 from dnsp.data.datasets import SRDataSpec
 from dnsp.evaluate.runs import SameGridNetwork, evaluate_method, load_eval_set, subject_runs
 

@@ -1,19 +1,15 @@
-"""Shared fixtures for dnsp.infer tests: small synthetic volumes and a tiny model registry."""
+"""Shared fixtures for dnsp.infer tests: small synthetic oblique volumes in scanner units.
+
+The tiny network and model registry fixtures are in ``tests/conftest.py``.
+"""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import nibabel as nib
 import numpy as np
 import pytest
-import torch
-
-from dnsp.infer.pretrained import save_model_file
-from dnsp.nets import build_network
-
-TINY_KWARGS = {"n_blocks": 1, "n_feats": 4, "input_skip": True}
 
 
 def oblique_psr_affine() -> np.ndarray:
@@ -41,12 +37,6 @@ def smooth_volume(shape: tuple[int, int, int], seed: int = 0, peak: float = 1000
 
 
 @pytest.fixture
-def tiny_kwargs() -> dict[str, object]:
-    """Constructor arguments of the tiny test network."""
-    return dict(TINY_KWARGS)
-
-
-@pytest.fixture
 def make_volume():  # type: ignore[no-untyped-def]
     """The :func:`smooth_volume` factory."""
     return smooth_volume
@@ -56,29 +46,6 @@ def make_volume():  # type: ignore[no-untyped-def]
 def psr_affine() -> np.ndarray:
     """The oblique PSR affine of :func:`oblique_psr_affine`."""
     return oblique_psr_affine()
-
-
-@pytest.fixture
-def tiny_net() -> torch.nn.Module:
-    """A randomly initialised 1-block, 4-filter EDSR (seeded)."""
-    torch.manual_seed(0)
-    return build_network("edsr", **TINY_KWARGS).eval()
-
-
-@pytest.fixture
-def model_folder(tmp_path: Path, tiny_net: torch.nn.Module) -> Path:
-    """A models folder with a tiny x2 model registered in manifest.json (like the shipped one)."""
-    folder = tmp_path / "models"
-    folder.mkdir()
-    digest = save_model_file(tiny_net, "edsr", TINY_KWARGS, 2, folder / "tiny-x2.pt")
-    manifest = {
-        "format": 1,
-        "defaults": {"2": "tiny-x2"},
-        "models": {"tiny-x2": {"file": "tiny-x2.pt", "sha256": digest, "scale": 2,
-                               "network": "edsr", "network_kwargs": TINY_KWARGS}},
-    }
-    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
-    return folder
 
 
 @pytest.fixture

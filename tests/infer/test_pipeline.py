@@ -11,12 +11,11 @@ import numpy as np
 import pytest
 import torch
 
-from dnsp.baselines import get_method
+from dnsp.methods import get_method
 from dnsp.data.orientation import axial_axes
 from dnsp.errors import InputError
-from dnsp.infer.network import NetworkMethod
+from dnsp.methods.network import NetworkMethod
 from dnsp.infer.upscale import (
-    build_method,
     find_inputs,
     output_name,
     upscale_file,
@@ -111,32 +110,6 @@ def test_upscale_file_writes_atomically(nifti_file: Path, tmp_path: Path) -> Non
     with pytest.raises(InputError, match=r"\.nii"):
         upscale_file(nifti_file, tmp_path / "out.png", method, 2)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in", "out.nii.gz"]
-
-
-def test_build_method_choices(model_folder: Path, tmp_path: Path) -> None:
-    assert build_method(2, method="bicubic").name == "bicubic"
-    net = build_method(2, models_folder=model_folder, device="cpu")
-    assert isinstance(net, NetworkMethod) and net.name == "tiny-x2"
-    with pytest.raises(InputError, match="trained for x2"):
-        build_method(3, model="tiny-x2", models_folder=model_folder)
-    with pytest.raises(InputError, match="no pretrained model for x3"):
-        build_method(3, models_folder=model_folder)
-    with pytest.raises(InputError, match="not both"):
-        build_method(2, model="tiny-x2", method="bicubic", models_folder=model_folder)
-    with pytest.raises(InputError, match="device"):
-        build_method(2, models_folder=model_folder, device="tpu")
-
-
-def test_build_method_self_ensemble(model_folder: Path) -> None:
-    """The model's manifest sets the default ensemble; the argument overrides it."""
-    assert build_method(2, models_folder=model_folder).ensemble == 1  # no manifest field
-    manifest = json.loads((model_folder / "manifest.json").read_text())
-    manifest["models"]["tiny-x2"]["ensemble"] = 8
-    (model_folder / "manifest.json").write_text(json.dumps(manifest))
-    assert build_method(2, models_folder=model_folder).ensemble == 8
-    assert build_method(2, models_folder=model_folder, ensemble=2).ensemble == 2
-    with pytest.raises(InputError, match="--ensemble must be one of 1, 2, 4, 8"):
-        build_method(2, models_folder=model_folder, ensemble=3)
 
 
 def _bids_tree(root: Path, make_volume, psr_affine: np.ndarray) -> None:

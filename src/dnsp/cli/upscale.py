@@ -31,7 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     which.add_argument("--method", choices=("bicubic", "lrtv", "srsw"),
                        help="use a model-based method instead of a network")
     parser.add_argument("--device", default="auto",
-                        help="auto (default: CUDA if available), cpu, cuda or cuda:N")
+                        help="auto (default: CUDA, else Apple MPS, if available), cpu, cuda, "
+                        "cuda:N or mps")
     parser.add_argument("--threads", type=int, default=None,
                         help="CPU threads for the network (default: the cores not busy with "
                         "other work, from the load average)")
@@ -54,7 +55,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _list_models() -> int:
-    from dnsp.infer.pretrained import available_models, read_manifest
+    from dnsp.methods.pretrained import available_models, read_manifest
 
     defaults = {v: k for k, v in read_manifest().get("defaults", {}).items()}
     for info in available_models():
@@ -88,7 +89,9 @@ def _is_folder_mode(inp: Path, out: Path) -> bool:
 def run(args: argparse.Namespace) -> int:
     """Build the method, then upscale the file or the folder."""
     from dnsp.errors import InputError
-    from dnsp.infer.upscale import build_method, upscale_file, upscale_folder
+    from dnsp.infer.upscale import upscale_file, upscale_folder
+    from dnsp.methods import MODEL_PREFIX, build_method
+    from dnsp.methods.network import auto_threads
 
     if args.list_models:
         return _list_models()
@@ -107,8 +110,12 @@ def run(args: argparse.Namespace) -> int:
     if not folder_mode and not out.name.lower().endswith(_OUT_SUFFIXES):
         raise InputError(f"output must be a NIfTI file ending in .nii or .nii.gz: {out}")
     try:
-        method = build_method(args.scale, model=args.model, method=args.method,
-                              device=args.device, threads=args.threads,
+        # bicubic keeps every intensity (unclipped); LRTV and SRSW clip to [0, 1] as evaluated
+        spec = args.method or (MODEL_PREFIX + args.model if args.model else None)
+        method = build_method(spec, args.scale, device=args.device,
+                              params={"clip": False} if args.method == "bicubic" else None,
+                              threads=args.threads if args.threads is not None
+                              else auto_threads(),
                               max_pixels=args.tile_pixels, ensemble=args.ensemble)
     except ValueError as exc:  # e.g. a tile too small for the network's margin
         raise InputError(str(exc)) from exc

@@ -36,14 +36,14 @@ def parse_dataset(text: str, scale: int) -> tuple[str, SRDataSpec]:
 def make_method(text: str, scale: int, same_grid: bool) -> tuple[str, Any]:
     """Build a method from ``bicubic``/``lrtv``/``srsw`` or ``model:NAME_OR_CHECKPOINT``."""
     if text.startswith("model:"):
-        from dnsp.infer.network import NetworkMethod
-        from dnsp.infer.pretrained import load_model
+        from dnsp.methods.network import NetworkMethod
+        from dnsp.methods.pretrained import load_model
 
         net, info = load_model(text[len("model:"):])
         name = info.name
         return name, SameGridNetwork(net, name) if same_grid else NetworkMethod(net, scale,
                                                                                   name=name)
-    from dnsp.baselines import get_method
+    from dnsp.methods import get_method
 
     return text, get_method(text)
 

@@ -58,7 +58,7 @@ class DatasetDef:
 
 @dataclass(frozen=True)
 class MethodDef:
-    """A method: ``baseline`` (a name of :func:`dnsp.baselines.available_methods`) with
+    """A method: ``baseline`` (a name of :func:`dnsp.methods.available_methods`) with
     ``params``, or a network trained with the experiment's ``train`` settings merged with
     this method's ``train`` section, or ``pretrained`` (a shipped model name or "default")."""
 

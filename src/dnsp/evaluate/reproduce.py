@@ -144,8 +144,8 @@ def _train_config(exp: Experiment, m: MethodDef, budget: Budget, data: dict[str,
 def _trained_method(exp: Experiment, m: MethodDef, budget: Budget, data: dict[str, Any],
                     run_dir: Path, scale: int, same_grid: bool, quiet: bool,
                     overrides: dict[str, Any]) -> Any:
-    from dnsp.infer.network import NetworkMethod
-    from dnsp.infer.pretrained import load_model
+    from dnsp.methods.network import NetworkMethod
+    from dnsp.methods.pretrained import load_model
     from dnsp.train.trainer import TrainingInterrupted, train
 
     cfg = _train_config(exp, m, budget, data, run_dir, quiet, overrides)
@@ -169,7 +169,7 @@ def _trained_method(exp: Experiment, m: MethodDef, budget: Budget, data: dict[st
 
 def _baseline_method(m: MethodDef, budget: Budget, spec: SRDataSpec,
                      max_subjects: int | None) -> Any:
-    from dnsp.baselines import get_method
+    from dnsp.methods import get_method
 
     params = {**m.params, **budget.baseline_params.get(m.name, {})}
     method = get_method(m.baseline or "", **params)
@@ -182,8 +182,8 @@ def _baseline_method(m: MethodDef, budget: Budget, spec: SRDataSpec,
 
 def _pretrained_method(m: MethodDef, scale: int) -> Any:
     """A shipped model as a method, or None when ``pretrained: default`` has no model."""
-    from dnsp.infer.network import NetworkMethod
-    from dnsp.infer.pretrained import default_model, load_model
+    from dnsp.methods.network import NetworkMethod
+    from dnsp.methods.pretrained import default_model, load_model
 
     if m.pretrained == "default":
         try:

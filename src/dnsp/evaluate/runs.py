@@ -1,6 +1,6 @@
 """Run SR methods on evaluation slices and record per-slice PSNR/SSIM (SPEC section 6).
 
-Every method, network or model-based, is used through the :class:`dnsp.baselines.base.SRMethod`
+Every method, network or model-based, is used through the :class:`dnsp.methods.base.SRMethod`
 interface: ``upscale_stack(lr (N, h, w), scale) -> (N, h*s, w*s)`` on consecutive axial
 slices of one subject, intensities in [0, 1].
 """
@@ -16,7 +16,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from dnsp.baselines.base import SRMethod
+from dnsp.methods.base import SRMethod
 from dnsp.data.datasets import SRDataSpec, load_eval_slices
 from dnsp.metrics import SliceRecord, evaluate_slices
 

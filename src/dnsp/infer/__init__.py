@@ -1,12 +1,10 @@
-"""User-facing super-resolution of volumes and the pretrained models shipped with dnsp.
+"""User-facing super-resolution of volumes: the pipeline behind ``dnsp upscale``.
 
-* :mod:`dnsp.infer.network`: :class:`~dnsp.infer.network.NetworkMethod`, a trained network as
-  an SR method (bicubic pre-upsampling, tiles with overlap, bounded memory);
-* :mod:`dnsp.infer.pretrained`: the shipped models (``models/manifest.json``, SHA-256 verified
-  at load) and loading of model files / training checkpoints;
-* :mod:`dnsp.infer.upscale`: the volume and folder pipeline behind ``dnsp upscale``;
-* :mod:`dnsp.infer.recipe`: training recipes of the shipped models (``configs/pretrained``);
-* :mod:`dnsp.infer.measure`: measurements for the model cards.
+* :mod:`dnsp.infer.upscale`: volume and folder upscaling with any SR method of
+  :mod:`dnsp.methods` (built by :func:`dnsp.methods.build_method`; the shipped models live in
+  :mod:`dnsp.methods.pretrained`, their weights in ``dnsp/infer/models``).
 
+Training recipes of the shipped models are in :mod:`dnsp.train.recipe`, model-card
+measurements in :mod:`dnsp.evaluate.measure`: ``infer`` never imports ``train``.
 Submodules are imported on demand so that importing :mod:`dnsp.infer` stays cheap.
 """

@@ -34,14 +34,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from tqdm.auto import tqdm
 
-from dnsp.baselines.base import SRMethod
+from dnsp.data.intensity import percentile_scale
+from dnsp.data.io import IMAGE_SUFFIXES, image_stem, is_dicom_file, load_volume, save_volume
+from dnsp.data.orientation import axial_axes, from_axial_stack, to_axial_stack
 from dnsp.errors import InputError
+from dnsp.fsutil import ensure_distinct
+from dnsp.methods import SRMethod, check_scale, has_capability
+from dnsp.ops import upscale_affine
 
 __all__ = [
     "IMAGE_SUFFIXES",
     "FolderResult",
-    "build_method",
+    "axial_slice_axis",
     "find_inputs",
     "output_name",
     "upscale_file",
@@ -49,102 +55,19 @@ __all__ = [
     "upscale_volume",
 ]
 
-#: File endings read as volumes in folder mode (Analyze pairs are read through ``.hdr``).
-IMAGE_SUFFIXES = (".nii", ".nii.gz", ".hdr", ".hdr.gz", ".mnc", ".mnc.gz")
 _OUT_SUFFIXES = (".nii", ".nii.gz")
 _SLICE_BATCH = 16
-_WHOLE_STACK_METHODS = ("lrtv", "srsw")
 
 
 def _check_scale(scale: int) -> int:
-    if isinstance(scale, bool) or not isinstance(scale, (int, np.integer)) or scale < 2:
-        raise InputError(f"--scale must be an integer >= 2, got {scale!r}")
-    return int(scale)
-
-
-def _resolve_device(device: str | None) -> str:
-    import torch
-
-    dev = (device or "auto").strip().lower()
-    if dev == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
     try:
-        parsed = torch.device(dev)
-    except RuntimeError as exc:
-        raise InputError(f"unknown device {device!r}; use auto, cpu, cuda or cuda:N") from exc
-    if parsed.type == "cuda" and not torch.cuda.is_available():
-        raise InputError(f"device {device!r} requested but no CUDA device is available")
-    if parsed.type not in ("cpu", "cuda"):
-        raise InputError(f"unsupported device {device!r}; use auto, cpu, cuda or cuda:N")
-    return dev
-
-
-def build_method(
-    scale: int,
-    *,
-    model: str | None = None,
-    method: str | None = None,
-    device: str | None = "auto",
-    threads: int | None = None,
-    max_pixels: int | None = None,
-    models_folder: str | os.PathLike[str] | None = None,
-    ensemble: int | None = None,
-) -> SRMethod:
-    """The SR method for a run: a model-based baseline, a given model, or the default model.
-
-    Args:
-        scale: Integer factor >= 2.
-        model: Shipped model name or path to a model file / trainer checkpoint.
-        method: ``bicubic``, ``lrtv`` or ``srsw`` (exclusive with ``model``).
-        device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N`` (networks only).
-        threads: Torch threads for the network (``None``: :func:`~dnsp.infer.network.
-            auto_threads`, the cores not busy with other work).
-        max_pixels: Tile area bound of :class:`~dnsp.infer.network.NetworkMethod`.
-        models_folder: Use this models folder instead of the shipped one.
-        ensemble: Self-ensemble size of the network (1, 2, 4 or 8; see
-            :class:`~dnsp.infer.network.NetworkMethod`); ``None``: the model's own setting
-            (manifest field ``ensemble``), 1 for checkpoints.
-
-    Returns:
-        An :class:`~dnsp.baselines.base.SRMethod`.
-
-    Raises:
-        InputError: Both or an unknown ``model``/``method``, no default model for ``scale``,
-            a model trained for another scale, checksum mismatch, unavailable device, an
-            invalid ``ensemble`` size.
-    """
-    s = _check_scale(scale)
-    if model is not None and method is not None:
-        raise InputError("give either --model or --method, not both")
-    if method is not None:
-        from dnsp.baselines import get_method
-
-        key = method.lower()
-        return get_method(key, clip=False) if key == "bicubic" else get_method(key)
-    from dnsp.infer.network import DEFAULT_MAX_PIXELS, ENSEMBLE_SIZES, NetworkMethod, auto_threads
-    from dnsp.infer.pretrained import default_model, load_model
-
-    if ensemble is not None and ensemble not in ENSEMBLE_SIZES:
-        raise InputError(f"--ensemble must be one of {', '.join(map(str, ENSEMBLE_SIZES))}, "
-                         f"got {ensemble}")
-
-    name = model if model is not None else default_model(s, models_folder)
-    net, info = load_model(name, models_folder)
-    if info.scale != s:
-        raise InputError(
-            f"model {info.name!r} was trained for x{info.scale}; use --scale {info.scale} "
-            "or choose another model"
-        )
-    return NetworkMethod(net, s, name=info.name, device=_resolve_device(device),
-                         max_pixels=max_pixels or DEFAULT_MAX_PIXELS,
-                         threads=threads if threads is not None else auto_threads(),
-                         ensemble=ensemble if ensemble is not None else info.ensemble)
+        return check_scale(scale)
+    except ValueError:
+        raise InputError(f"--scale must be an integer >= 2, got {scale!r}") from None
 
 
 def _intensity_factor(data: np.ndarray) -> float:
     """Scale factor of SPEC sec. 2 (99.9th percentile), with a fallback for odd volumes."""
-    from dnsp.data.intensity import percentile_scale
-
     try:
         return float(percentile_scale(data)[1])
     except ValueError:
@@ -166,10 +89,10 @@ def upscale_volume(
     Args:
         data: Volume (X, Y, Z) in the file's voxel order and units.
         affine: Its (4, 4) voxel-to-world matrix.
-        method: Any :class:`~dnsp.baselines.base.SRMethod`.
+        method: Any :class:`~dnsp.methods.SRMethod`.
         scale: Integer factor >= 2 applied to both in-plane axes.
         batch: Consecutive slices per call of ``method`` (``None``: 16, or the whole stack for
-            LRTV and SRSW, whose regularisers act across slices).
+            a method that declares ``whole_stack`` (LRTV, SRSW: regularisers across slices).
         progress: Called with the number of slices finished after each batch.
 
     Returns:
@@ -179,9 +102,6 @@ def upscale_volume(
     Raises:
         InputError: For a volume that is not 3-D or not finite, or a bad scale.
     """
-    from dnsp.data.orientation import axial_axes, from_axial_stack, to_axial_stack
-    from dnsp.ops import upscale_affine
-
     s = _check_scale(scale)
     arr = np.asarray(data)
     if arr.ndim != 3 or min(arr.shape) < 1:
@@ -201,7 +121,7 @@ def upscale_volume(
         return from_axial_stack(out, hr_affine), hr_affine
     factor = np.float32(_intensity_factor(arr))
     if batch is None:
-        batch = n if getattr(method, "name", "") in _WHOLE_STACK_METHODS else _SLICE_BATCH
+        batch = n if has_capability(method, "whole_stack") else _SLICE_BATCH
     for start in range(0, n, max(1, int(batch))):
         stop = min(start + max(1, int(batch)), n)
         lr = np.ascontiguousarray(stack[start:stop], dtype=np.float32) / factor
@@ -232,8 +152,6 @@ def _check_writable_folder(folder: Path) -> None:
 
 
 def _progress_bar(total: int, desc: str, enabled: bool | None):  # type: ignore[no-untyped-def]
-    from tqdm.auto import tqdm
-
     return tqdm(total=total, desc=desc, unit="slice", disable=(None if enabled is None
                                                                else not enabled),
                 leave=False, file=sys.stderr, dynamic_ncols=True)
@@ -252,7 +170,7 @@ def upscale_file(
     Args:
         inp: NIfTI/Analyze/MINC file or a DICOM series folder.
         out: Output path ending in ``.nii`` or ``.nii.gz`` (its folder must exist).
-        method: The SR method (see :func:`build_method`).
+        method: The SR method (see :func:`dnsp.methods.build_method`).
         scale: Integer factor >= 2.
         progress: Show a slice progress bar on stderr (``None``: only on a terminal).
 
@@ -263,9 +181,6 @@ def upscale_file(
         InputError: Bad input or output (missing, corrupt, not 3-D, NaN voxels, output equal
             to the input, unwritable folder). No partial output file is left behind.
     """
-    from dnsp.data.io import load_volume, save_volume
-    from dnsp.fsutil import ensure_distinct
-
     src, dst = Path(inp), Path(out)
     _check_scale(scale)
     _check_output_name(dst)
@@ -291,33 +206,12 @@ def upscale_file(
 
 def axial_slice_axis(affine: np.ndarray) -> int:
     """Voxel axis that indexes axial slices (closest to S-I)."""
-    from dnsp.data.orientation import axial_axes
-
     return axial_axes(affine)[2]
-
-
-def _is_dicom_file(path: Path) -> bool:
-    if path.name.lower().endswith(".dcm"):
-        return True
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(132)
-    except OSError:
-        return False
-    return len(head) == 132 and head[128:132] == b"DICM"
-
-
-def _image_suffix(name: str) -> str | None:
-    low = name.lower()
-    for suf in sorted(IMAGE_SUFFIXES, key=len, reverse=True):
-        if low.endswith(suf):
-            return name[: len(name) - len(suf)]
-    return None
 
 
 def output_name(rel: Path) -> Path:
     """Mirrored output path (relative) of an input file or DICOM folder path (relative)."""
-    stem = _image_suffix(rel.name)
+    stem = image_stem(rel.name)
     return rel.with_name((stem if stem is not None else rel.name) + ".nii.gz")
 
 
@@ -338,11 +232,11 @@ def find_inputs(
         dirnames[:] = sorted(d for d in dirnames if not d.startswith(".")
                              and (skip is None or (here / d).resolve() != skip))
         files = sorted(f for f in filenames if not f.startswith("."))
-        images = [f for f in files if _image_suffix(f) is not None]
+        images = [f for f in files if image_stem(f) is not None]
         for f in images:
             rel = (here / f).relative_to(base)
             found.append((here / f, output_name(rel)))
-        if not images and any(_is_dicom_file(here / f) for f in files):
+        if not images and any(is_dicom_file(here / f) for f in files):
             rel = here.relative_to(base)
             name = Path(base.resolve().name) if rel == Path(".") else rel
             found.append((here, name.with_name(name.name + ".nii.gz")))
@@ -386,10 +280,6 @@ def upscale_folder(
         InputError: Missing input folder, output equal to the input, unwritable output
             folder, or no volume found.
     """
-    from tqdm.auto import tqdm
-
-    from dnsp.fsutil import ensure_distinct
-
     src, dst = Path(inp), Path(out)
     _check_scale(scale)
     if not src.is_dir():

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from dnsp.checkpoint_io import read_torch_file
 from dnsp.errors import InputError
 from dnsp.fsutil import atomic_path
 
@@ -92,12 +93,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
         InputError: If the file is missing, unreadable or not a dnsp training checkpoint.
     """
     p = Path(path)
-    if not p.is_file():
-        raise InputError(f"checkpoint not found: {p}")
-    try:
-        data = torch.load(p, map_location="cpu", weights_only=True)
-    except Exception as exc:  # any unpickling failure means a bad file
-        raise InputError(f"cannot read checkpoint {p}: {type(exc).__name__}: {exc}") from exc
+    data = read_torch_file(p, what="checkpoint")
     if not isinstance(data, dict) or data.get("format") != CHECKPOINT_FORMAT:
         raise InputError(f"{p} is not a dnsp training checkpoint")
     if data.get("version") != CHECKPOINT_VERSION:

@@ -2,7 +2,7 @@
 
 Responsibilities are split into small pieces:
 
-* building: :func:`select_device`, :func:`seed_everything`, :func:`build_model`,
+* building: :func:`dnsp.devices.resolve_device`, :func:`seed_everything`, :func:`build_model`,
   :func:`build_loss`, :func:`build_optimizer` (Adam with the learnable sharpness filters in
   their own parameter group), :class:`Objective` (network + loss in one module, so that DDP
   averages the gradients of both);
@@ -37,6 +37,7 @@ from torch import Tensor, nn
 from torch.utils.data import DistributedSampler
 
 from dnsp.data.augment import random_dihedral
+from dnsp.devices import resolve_device
 from dnsp.errors import DnspError, InputError
 from dnsp.fsutil import atomic_path
 from dnsp.train.checkpoint import (
@@ -70,7 +71,6 @@ __all__ = [
     "epoch_batches",
     "lr_factor",
     "seed_everything",
-    "select_device",
     "train",
     "validate",
 ]
@@ -110,29 +110,6 @@ class TrainingDiverged(DnspError):
 
 # ---------------------------------------------------------------------------------------------
 # building blocks
-
-
-def select_device(pref: str = "auto") -> torch.device:
-    """The device for ``run.device``: ``auto`` picks CUDA, then Apple MPS, then the CPU.
-
-    Raises:
-        InputError: If an explicitly requested device is not available.
-    """
-    if pref == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        mps = getattr(torch.backends, "mps", None)
-        if mps is not None and mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    dev = torch.device(pref)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise InputError(f"run.device is {pref!r} but no CUDA device is available")
-    if dev.type == "mps":
-        mps = getattr(torch.backends, "mps", None)
-        if mps is None or not mps.is_available():
-            raise InputError("run.device is 'mps' but Apple MPS is not available")
-    return dev
 
 
 def seed_everything(seed: int) -> None:
@@ -436,7 +413,7 @@ class Trainer:
     # -- setup ----------------------------------------------------------------------------
     def _setup(self) -> None:
         cfg = self.cfg
-        device = select_device(cfg.run.device)
+        device = resolve_device(cfg.run.device, option="run.device")
         self.info = init_distributed(device.type)
         if self.info.distributed and device.type == "cuda":
             device = torch.device("cuda", self.info.local_rank)

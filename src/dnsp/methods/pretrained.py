@@ -1,6 +1,7 @@
 """Pretrained networks shipped inside the package, and loading of trainer checkpoints.
 
-The folder ``dnsp/infer/models`` holds one weights file per model, a model card per scale and
+The folder ``dnsp/infer/models`` (package data, kept where ``dnsp upscale`` has always found
+it) holds one weights file per model, a model card per scale and
 ``manifest.json``::
 
     {"format": 1,
@@ -11,7 +12,8 @@ The folder ``dnsp/infer/models`` holds one weights file per model, a model card 
 
 The SHA-256 of a shipped file is checked before it is deserialised; a mismatch is an
 :class:`~dnsp.errors.InputError` (corrupted or modified installation). Nothing is ever
-downloaded. Weights are read with ``torch.load(weights_only=True)`` (no pickled code).
+downloaded. Weights are read by :func:`dnsp.checkpoint_io.read_torch_file`
+(``torch.load(weights_only=True)``: no pickled code).
 
 A *model file* (shipped, or written by :func:`save_model_file`) is a dict with ``format``
 ``"dnsp-model/1"``, ``network``, ``network_kwargs``, ``scale`` and ``state_dict``. A *trainer
@@ -34,8 +36,10 @@ from typing import Any
 import torch
 from torch import nn
 
+from dnsp.checkpoint_io import read_torch_file
 from dnsp.errors import InputError
 from dnsp.fsutil import atomic_path
+from dnsp.nets import build_network
 
 __all__ = [
     "MODEL_FORMAT",
@@ -185,17 +189,6 @@ def resolve_model(name_or_path: str, folder: str | os.PathLike[str] | None = Non
     )
 
 
-def _torch_load(path: Path) -> Any:
-    if path.stat().st_size == 0:
-        raise InputError(f"model file is empty: {path}")
-    try:
-        return torch.load(str(path), map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises many types for corrupt or non-torch files
-        raise InputError(
-            f"cannot read model file {path}: {type(exc).__name__}: {str(exc).splitlines()[0]}"
-        ) from exc
-
-
 def _spec_from_object(obj: Any, path: Path) -> tuple[str, dict[str, Any], int, Mapping[str, Any]]:
     """(network, kwargs, scale, state_dict) of a model file or a trainer checkpoint."""
     if not isinstance(obj, Mapping):
@@ -227,15 +220,13 @@ def _spec_from_object(obj: Any, path: Path) -> tuple[str, dict[str, Any], int, M
 
 
 def _describe_checkpoint(path: Path) -> ModelInfo:
-    network, kwargs, scale, _ = _spec_from_object(_torch_load(path), path)
+    network, kwargs, scale, _ = _spec_from_object(read_torch_file(path, what="model file"), path)
     return ModelInfo(name=path.name, path=path, scale=scale, network=network,
                      network_kwargs=kwargs, sha256=None, meta={"source": "checkpoint"})
 
 
 def _build(network: str, kwargs: Mapping[str, Any], state: Mapping[str, Any], path: Path
            ) -> nn.Module:
-    from dnsp.nets import build_network
-
     try:
         net = build_network(network, **dict(kwargs))
     except ValueError as exc:
@@ -278,7 +269,8 @@ def load_model(
                 f"{info.sha256[:12]}..., got {actual[:12]}...); the file is corrupted or was "
                 "modified: reinstall dnsp"
             )
-    network, kwargs, scale, state = _spec_from_object(_torch_load(info.path), info.path)
+    obj = read_torch_file(info.path, what="model file")
+    network, kwargs, scale, state = _spec_from_object(obj, info.path)
     if info.sha256 is not None and (network != info.network or scale != info.scale):
         raise InputError(f"model {info.name!r}: weights file disagrees with the manifest")
     return _build(network, kwargs, state, info.path), info

@@ -20,10 +20,10 @@ committed ``configs/pretrained/*.yml``): a normal training config (sections ``mo
 Training patches (and the sharp/smooth patches of the sharpness measure S) of all sources
 are concatenated; validation uses the main ``data`` source. The trainer (:class:`dnsp.train.
 trainer.Trainer`) is used unchanged; with a time budget it stops after the step that crosses
-the budget, and the last weights are exported (:func:`dnsp.infer.pretrained.save_model_file`)
+the budget, and the last weights are exported (:func:`dnsp.methods.pretrained.save_model_file`)
 with their SHA-256 recorded in ``manifest.json``.
 
-Run: ``python -m dnsp.infer.recipe configs/pretrained/edsr-ap-x2.yml [key=value ...]``.
+Run: ``python -m dnsp.train.recipe configs/pretrained/edsr-ap-x2.yml [key=value ...]``.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ import yaml
 
 from dnsp.errors import InputError
 from dnsp.fsutil import atomic_path
-from dnsp.infer.network import ENSEMBLE_SIZES
+from dnsp.methods.network import ENSEMBLE_SIZES
 
 __all__ = [
     "Recipe",
@@ -153,7 +153,7 @@ def export_model(
     Returns:
         The written model file.
     """
-    from dnsp.infer.pretrained import models_dir, save_model_file
+    from dnsp.methods.pretrained import models_dir, save_model_file
     from dnsp.nets import build_network
 
     root = Path(folder) if folder is not None else models_dir()
@@ -268,8 +268,8 @@ def run_recipe(path: str | os.PathLike[str], overrides: Sequence[str] = (),
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m dnsp.infer.recipe RECIPE [key=value ...]``."""
-    parser = argparse.ArgumentParser(prog="python -m dnsp.infer.recipe",
+    """``python -m dnsp.train.recipe RECIPE [key=value ...]``."""
+    parser = argparse.ArgumentParser(prog="python -m dnsp.train.recipe",
                                      description="train and export a shipped model")
     parser.add_argument("recipe", help="configs/pretrained/*.yml")
     parser.add_argument("overrides", nargs="*", help="dotted key=value overrides")

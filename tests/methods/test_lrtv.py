@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from dnsp.baselines import get_method
-from dnsp.baselines.lrtv import LRTV, grad, grad_adjoint, lrtv_objective
-from dnsp.baselines.operators import BlockBlurOperator
+from dnsp.acquisition import GaussianAcquisition
+from dnsp.methods import get_method
+from dnsp.methods.lrtv import LRTV, grad, grad_adjoint, lrtv_objective
 
 Phantom = Callable[[int, int, int], np.ndarray]
 Degrade = Callable[[np.ndarray, int], np.ndarray]
@@ -70,7 +70,7 @@ def test_admm_reaches_the_minimum(mode: str, make_phantom: Phantom, make_lr: Deg
     )
     x, _ = m.solve(lr, 2)
     xt = torch.from_numpy(x.astype(np.float64))
-    op = BlockBlurOperator(12, 12, 2, dtype=torch.float64)
+    op = GaussianAcquisition(2).operator(12, 12, torch.float64)
     t = torch.from_numpy(lr.astype(np.float64))
     best = lrtv_objective(xt, t, op, 0.02, 0.005, mode)
     rng = np.random.default_rng(0)

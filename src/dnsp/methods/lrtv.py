@@ -4,7 +4,8 @@ Solves (SPEC section 5)
 
     min_X  1/2 ||D B X - T||_2^2 + lambda_rank * sum_i a_i ||X_(i)||_* + lambda_tv * TV(X)
 
-with T the LR stack, D B the degradation of SPEC section 4 (:mod:`.operators`), X_(i) the
+with T the LR stack, D B the degradation of SPEC section 4 (the operator of
+:class:`dnsp.acquisition.GaussianAcquisition`), X_(i) the
 mode-i unfoldings of the 3-D stack (``mode="3d"``, a_i = 1/3 each, as Shi et al.'s tensor trace
 norm) or the single slice matrix (``mode="2d"``, a = 1, one nuclear norm per slice), and TV the
 isotropic total variation (3-D gradient over slice, row and column for ``"3d"``, in-plane for
@@ -32,10 +33,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from dnsp.baselines.base import check_lr_stack
-from dnsp.baselines.bicubic import bicubic_stack
-from dnsp.baselines.operators import BlockBlurOperator
-from dnsp.baselines.svt import fold, svt, unfold
+from dnsp.acquisition import GaussianAcquisition, SeparableOperator
+from dnsp.methods.base import check_lr_stack
+from dnsp.methods.bicubic import bicubic_stack
+from dnsp.methods.svt import fold, svt, unfold
 from dnsp.ops.resize import apply_along_axis
 
 __all__ = ["LRTV", "LRTVResult", "grad", "grad_adjoint", "lrtv_objective"]
@@ -100,7 +101,7 @@ def _nuclear_term(x: Tensor, mode: str) -> float:
 
 
 def lrtv_objective(
-    x: Tensor, lr: Tensor, op: BlockBlurOperator, lambda_rank: float, lambda_tv: float,
+    x: Tensor, lr: Tensor, op: SeparableOperator, lambda_rank: float, lambda_tv: float,
     mode: str = "3d",
 ) -> float:
     """The LRTV objective 1/2 ||A X - T||^2 + lambda_rank sum a_i ||X_(i)||_* + lambda_tv TV(X).
@@ -157,6 +158,8 @@ class LRTV:
     """
 
     name = "lrtv"
+    #: the low-rank and TV terms couple the slices: the whole stack goes in one call
+    whole_stack = True
 
     def __init__(
         self, lambda_rank: float = 1e-3, lambda_tv: float = 1e-4, rho: float = 0.01,
@@ -220,7 +223,8 @@ class LRTV:
         dt = _DTYPES[self.dtype]
         t = torch.from_numpy(arr).to(dt)
         n, h, w = arr.shape
-        op = BlockBlurOperator(h * s, w * s, s, self.sigma, dtype=dt)
+        op = GaussianAcquisition(s, self.sigma).operator(h * s, w * s, dtype=dt)
+        assert op is not None  # the gaussian model is linear
         ah, aw, ph, pw = op.matrices()
         x = torch.from_numpy(bicubic_stack(arr, s)).to(dt)
         axes = _tv_axes(self.mode, n)

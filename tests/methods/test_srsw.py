@@ -10,8 +10,8 @@ import pytest
 import torch
 from scipy.optimize import nnls
 
-from dnsp.baselines import get_method
-from dnsp.baselines.srsw import SRSW, nonnegative_sparse_weights
+from dnsp.methods import get_method
+from dnsp.methods.srsw import SRSW, nonnegative_sparse_weights
 
 Phantom = Callable[[int, int, int], np.ndarray]
 Degrade = Callable[[np.ndarray, int], np.ndarray]
@@ -147,7 +147,7 @@ def test_other_scales(tmp_path: Path, scale: int, make_phantom: Phantom, make_lr
 
 
 def test_default_library_from_embedded_phantom(tmp_path: Path, make_lr: Degrade) -> None:
-    from dnsp.baselines.srsw import default_training_stacks
+    from dnsp.methods.srsw import default_training_stacks
 
     stacks = default_training_stacks()
     assert len(stacks) == 1 and stacks[0].shape[0] == 40

@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from dnsp.errors import InputError
-from dnsp.infer.measure import SINGLE_PASS, write_card
-from dnsp.infer.pretrained import default_model, load_model, read_manifest
-from dnsp.infer.recipe import export_model, load_recipe
+from dnsp.evaluate.measure import SINGLE_PASS, write_card
+from dnsp.methods.pretrained import default_model, load_model, read_manifest
+from dnsp.train.recipe import export_model, load_recipe
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -99,7 +99,7 @@ def test_card_reports_the_self_ensemble(tmp_path: Path, tiny_net: torch.nn.Modul
 
 
 def test_zero_last_conv_starts_at_the_input(tiny_net: torch.nn.Module) -> None:
-    from dnsp.infer.recipe import zero_last_conv
+    from dnsp.train.recipe import zero_last_conv
 
     x = torch.rand(2, 1, 9, 7)
     zero_last_conv(tiny_net)

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from dnsp.baselines import SRMethod, available_methods, get_method
-from dnsp.baselines.base import check_lr_stack
 from dnsp.errors import InputError
+from dnsp.methods import SRMethod, available_methods, get_method
+from dnsp.methods.base import check_lr_stack
 from dnsp.ops import bicubic_upscale
 
 

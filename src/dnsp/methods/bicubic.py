@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from dnsp.baselines.base import check_lr_stack
+from dnsp.methods.base import check_lr_stack
 from dnsp.ops import bicubic_upscale
 
 __all__ = ["Bicubic", "bicubic_stack"]
@@ -36,6 +36,7 @@ class Bicubic:
     """
 
     name = "bicubic"
+    whole_stack = False
 
     def __init__(self, clip: bool = True) -> None:
         self.clip = bool(clip)

@@ -3,6 +3,16 @@
 Every method, network or model-based, maps a stack of consecutive axial LR slices
 ``(N, h, w)`` in [0, 1] to ``(N, h*s, w*s)`` on the HR grid of SPEC section 4 (HR voxel j sits
 at LR coordinate (j + 0.5)/s - 0.5, i.e. centre-aligned), so evaluation treats all alike.
+
+Methods declare what they need as class attributes (:data:`CAPABILITIES`, read with
+:func:`has_capability`; absent means ``False``) instead of being recognised by name:
+
+* ``whole_stack``: the regulariser acts across slices, so the method must see a subject's
+  whole stack in one call (LRTV, SRSW);
+* ``learns_from_examples``: the method has ``fit(hr_stacks, scale)`` and learns from HR
+  training stacks before use (SRSW's patch library).
+
+Adding a method is one new file in this package plus one line in :data:`_REGISTRY`.
 """
 
 from __future__ import annotations
@@ -12,15 +22,21 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from dnsp.acquisition import check_scale as check_factor
 from dnsp.errors import InputError
 
 __all__ = [
+    "CAPABILITIES",
     "SRMethod",
     "available_methods",
     "check_lr_stack",
     "check_scale",
     "get_method",
+    "has_capability",
 ]
+
+#: Capability flags a method may declare as ``bool`` class attributes (see the module docs).
+CAPABILITIES = ("whole_stack", "learns_from_examples")
 
 
 @runtime_checkable
@@ -37,14 +53,26 @@ class SRMethod(Protocol):
 # name -> "module:Class"; imported on demand so that the registry never imports a method's
 # dependencies (and no import cycle arises between this module and the methods).
 _REGISTRY: dict[str, str] = {
-    "bicubic": "dnsp.baselines.bicubic:Bicubic",
-    "lrtv": "dnsp.baselines.lrtv:LRTV",
-    "srsw": "dnsp.baselines.srsw:SRSW",
+    "bicubic": "dnsp.methods.bicubic:Bicubic",
+    "lrtv": "dnsp.methods.lrtv:LRTV",
+    "srsw": "dnsp.methods.srsw:SRSW",
 }
 
 
+def has_capability(method: object, capability: str) -> bool:
+    """Whether ``method`` declares ``capability`` (one of :data:`CAPABILITIES`).
+
+    Raises:
+        ValueError: For a name that is not in :data:`CAPABILITIES` (a typo would else read
+            as ``False``).
+    """
+    if capability not in CAPABILITIES:
+        raise ValueError(f"unknown capability {capability!r}; valid: {', '.join(CAPABILITIES)}")
+    return bool(getattr(method, capability, False))
+
+
 def available_methods() -> list[str]:
-    """Sorted names accepted by :func:`get_method`."""
+    """Sorted names of the registered methods (accepted by :func:`get_method`)."""
     return sorted(_REGISTRY)
 
 
@@ -73,11 +101,13 @@ def get_method(name: str, **params: Any) -> SRMethod:
     return cls(**params)
 
 
-def check_scale(scale: int) -> int:
-    """Validate an integer upscaling factor >= 2 and return it as ``int``."""
-    if isinstance(scale, bool) or not isinstance(scale, (int, np.integer)) or scale < 2:
-        raise ValueError(f"scale must be an integer >= 2, got {scale!r}")
-    return int(scale)
+def check_scale(scale: object) -> int:
+    """Validate an integer upscaling factor >= 2 and return it as ``int``.
+
+    Raises:
+        ValueError: ``scale must be an integer >= 2, got ...`` (the acquisition layer's check).
+    """
+    return check_factor(scale, minimum=2)
 
 
 def check_lr_stack(lr: np.ndarray, scale: int) -> tuple[np.ndarray, int]:

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from dnsp.errors import InputError
-from dnsp.infer.pretrained import (
+from dnsp.methods.pretrained import (
     available_models,
     default_model,
     file_sha256,
@@ -113,9 +113,9 @@ def test_shipped_model_beats_bicubic_on_an_unseen_head(scale: int, min_gain: flo
     """Regression guard, below the measured gains of the model cards (mr-gd, 8 slices)."""
     import numpy as np
 
-    from dnsp.baselines import get_method
-    from dnsp.infer.measure import evaluate_methods, volume_test_slices
-    from dnsp.infer.network import NetworkMethod
+    from dnsp.evaluate.measure import evaluate_methods, volume_test_slices
+    from dnsp.methods import get_method
+    from dnsp.methods.network import NetworkMethod
 
     path = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "mr-gd" / "MR_Gd.nii.gz"
     if not path.is_file() or not (models_dir() / "manifest.json").is_file():

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dnsp.baselines import get_method
+from dnsp.methods import get_method
 
 Degrade = Callable[[np.ndarray, int], np.ndarray]
 

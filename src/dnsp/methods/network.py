@@ -3,19 +3,23 @@
 The network F of the paper (Eq. 10: Y = F(X_s)) maps the bicubic-upscaled LR slice X_s to the
 HR estimate; only F is used at inference (SPEC section 1). :class:`NetworkMethod` therefore
 
-1. upscales each LR slice with the centre-aligned Keys bicubic of SPEC section 4
-   (:func:`dnsp.ops.bicubic_upscale`),
+1. forms the network input from each LR slice as its acquisition model says
+   (:meth:`dnsp.acquisition.Acquisition.network_input`): for the paper's ``gaussian`` model
+   the centre-aligned Keys bicubic of SPEC section 4, for registered pairs (``identity``,
+   scale 1) the slice itself,
 2. runs the network on the upscaled slice in tiles that overlap by the network's receptive
    radius, so every output pixel sees exactly the context it would see on the whole slice and
    memory is bounded by ``max_pixels`` (not by the slice or volume size),
 3. passes only the part of the intensities inside the training range [0, 1] through the
    network (SPEC sec. 2 clips at the 99.9th percentile in training); the part outside it
-   (bright voxels above the percentile, negative values) is added back upscaled by bicubic,
+   (bright voxels above the percentile, negative values) is added back interpolated alone,
    so no intensity is lost and the network never extrapolates beyond what it was trained on;
    the network's estimate is clipped to [0, 1], the range of its training targets,
 4. optionally skips the background: only the bounding box of the pixels above
    ``background`` (plus the receptive radius) goes through the network; outside it the output
-   is the bicubic image. Pixels above the threshold get exactly the whole-slice network output,
+   is the interpolated image. Pixels above the threshold get exactly the whole-slice network
+   output. Skipping is off by default for registered pairs (scale 1), whose input is the LR
+   scan itself rather than an estimate of the HR image,
 5. optionally averages the network over ``ensemble`` flips/rotations of its input (the
    geometric self-ensemble of EDSR+, Lim et al. 2017): ``F_ens(X) = 1/K sum_k T_k^-1 F(T_k X)``
    over the first K of :data:`DIHEDRAL` (K = 1, 2, 4 or 8; K network calls per slice).
@@ -29,14 +33,19 @@ import contextlib
 import math
 import os
 from collections.abc import Iterator
+from typing import Literal
 
 import numpy as np
 import torch
 from torch import nn
 
-from dnsp.ops import bicubic_upscale, dihedral_inverse, dihedral_transform
+from dnsp.acquisition import Acquisition, get_acquisition
+from dnsp.devices import resolve_device
+from dnsp.methods.base import check_scale
+from dnsp.ops import dihedral_inverse, dihedral_transform
 
 __all__ = [
+    "DEFAULT_BACKGROUND",
     "DEFAULT_MAX_PIXELS",
     "DIHEDRAL",
     "ENSEMBLE_SIZES",
@@ -49,6 +58,8 @@ __all__ = [
 
 #: Default number of HR pixels per network call, overlap included (1024 x 1024).
 DEFAULT_MAX_PIXELS = 1 << 20
+#: Default background threshold (on the [0, 1] scale) of an upsampling acquisition.
+DEFAULT_BACKGROUND = 0.02
 
 #: The 8 flips/rotations of the square as ``(k, flip)``: rotate by k * 90 degrees, then flip
 #: the columns. Ordered so that the first 2 (identity, left-right flip) and the first 4 (all
@@ -176,19 +187,27 @@ def _torch_threads(n: int | None) -> Iterator[None]:
 
 
 class NetworkMethod:
-    """Bicubic pre-upsampling followed by a 2-D SR network, tiled, in bounded memory.
+    """A 2-D SR network on the acquisition's network input, tiled, in bounded memory.
 
     Args:
-        net: A network mapping ``(B, 1, H, W)`` to ``(B, 1, H, W)`` (pre-upsampled input).
-        scale: The integer factor the network was trained for.
+        net: A network mapping ``(B, 1, H, W)`` to ``(B, 1, H, W)`` (input on the HR grid).
+        scale: The integer factor the network was trained for (>= 2); may be left out when
+            ``acquisition`` is given (it must then agree with ``acquisition.scale``).
+        acquisition: The acquisition model of the LR input (:mod:`dnsp.acquisition`); it says
+            how the network input is formed (:meth:`~dnsp.acquisition.Acquisition.
+            network_input`). Default: the paper's ``gaussian`` model at ``scale``, i.e.
+            Keys bicubic pre-upsampling. Registered pairs use ``identity`` (scale 1).
         name: Name reported by the method (e.g. the pretrained model's name).
-        device: Torch device to run on (``"cpu"``, ``"cuda"``, ``"cuda:1"``).
+        device: Torch device to run on (``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``,
+            ``"auto"``; :func:`dnsp.devices.resolve_device`).
         max_pixels: Largest number of HR pixels (tile area including its overlap margin)
             given to the network in one call; bounds the activation memory.
         background: Intensity (on the [0, 1] scale) at or below which a pixel is background;
             the network runs on the bounding box of the pixels above it, grown by the receptive
-            radius, and the rest of the slice is the bicubic image. ``None`` runs the network
-            on every pixel.
+            radius, and the rest of the slice is the interpolated input. ``None`` runs the
+            network on every pixel. ``"auto"``: :data:`DEFAULT_BACKGROUND` when the
+            acquisition upsamples (scale >= 2), ``None`` for scale 1 (there the input is the
+            LR scan, not an HR estimate to fall back on).
         threads: Torch intra-op threads while upscaling (``None`` keeps torch's setting).
         clip: Clip the estimate of the in-range part to [0, 1], the range of the training
             targets (SPEC sec. 2): removes the network's overshoot at hard edges (e.g. the
@@ -198,30 +217,40 @@ class NetworkMethod:
             gains are in docs/upscale.md.
 
     Raises:
-        ValueError: For a non-integer scale below 2, ``max_pixels`` too small for the margin,
-            or an ``ensemble`` size not in :data:`ENSEMBLE_SIZES`.
+        ValueError: For a non-integer scale below 2 (without an acquisition), a scale that
+            differs from the acquisition's, ``max_pixels`` too small for the margin, or an
+            ``ensemble`` size not in :data:`ENSEMBLE_SIZES`.
+        InputError: For an unknown or unavailable device.
     """
+
+    #: slices are independent: any batch of consecutive slices may be given
+    whole_stack = False
 
     def __init__(
         self,
         net: nn.Module,
-        scale: int,
+        scale: int | None = None,
         *,
+        acquisition: Acquisition | None = None,
         name: str = "network",
         device: str | torch.device = "cpu",
         max_pixels: int = DEFAULT_MAX_PIXELS,
-        background: float | None = 0.02,
+        background: float | Literal["auto"] | None = "auto",
         threads: int | None = None,
         clip: bool = True,
         ensemble: int = 1,
     ) -> None:
         if ensemble not in ENSEMBLE_SIZES:
             raise ValueError(f"ensemble must be one of {ENSEMBLE_SIZES}, got {ensemble!r}")
-        if isinstance(scale, bool) or not isinstance(scale, (int, np.integer)) or scale < 2:
-            raise ValueError(f"scale must be an integer >= 2, got {scale!r}")
-        self.device = torch.device(device)
+        if acquisition is None:
+            acquisition = get_acquisition("gaussian", scale=check_scale(scale))
+        elif scale is not None and scale != acquisition.scale:
+            raise ValueError(f"scale {scale!r} differs from the acquisition's scale "
+                             f"{acquisition.scale} ({acquisition.name})")
+        self.acquisition = acquisition
+        self.scale = acquisition.scale
+        self.device = resolve_device(device)
         self.net = net.to(self.device).eval()
-        self.scale = int(scale)
         self.name = name
         # tiles and crops start on the network's grid (multiples of ``align``) so that they
         # reproduce the whole-slice output exactly
@@ -235,6 +264,8 @@ class NetworkMethod:
                 f"max_pixels={max_pixels} leaves no room inside a margin of {self.margin} pixels"
             )
         self.tile = tile
+        if background == "auto":
+            background = DEFAULT_BACKGROUND if self.scale > 1 else None
         self.background = background
         self.threads = threads
         self.clip = bool(clip)
@@ -279,15 +310,16 @@ class NetworkMethod:
         """SRMethod protocol: ``(N, h, w)`` float32 in [0, 1] -> ``(N, h * s, w * s)``.
 
         Values outside [0, 1] are accepted: ``clip(lr, 0, 1)`` goes through the network and
-        ``lr - clip(lr, 0, 1)`` is added back upscaled by bicubic (exact for in-range input).
+        ``lr - clip(lr, 0, 1)`` is added back through the acquisition's network input
+        (bicubic for the paper's model; exact for in-range input).
 
         Args:
             lr: Consecutive axial LR slices.
-            scale: Must equal the network's training factor.
+            scale: Must equal the acquisition's scale (the network's training factor).
 
         Returns:
             The HR estimates (float32): the in-range part in [0, 1] when ``clip``, plus the
-            bicubic upscaling of the out-of-range part.
+            interpolated out-of-range part.
 
         Raises:
             ValueError: If ``scale`` differs from the trained factor or ``lr`` is not 3-D.
@@ -305,10 +337,11 @@ class NetworkMethod:
             for i in range(arr.shape[0]):
                 lr_i = torch.from_numpy(np.ascontiguousarray(arr[i]))
                 inside = lr_i.clamp(0.0, 1.0)
-                xs = bicubic_upscale(inside, s)
+                xs = self.acquisition.network_input(inside)
                 # intensities outside the training range [0, 1] (above the 99.9th percentile,
-                # negative values) bypass the network: their part is upscaled by bicubic
-                rest = None if torch.equal(inside, lr_i) else bicubic_upscale(lr_i - inside, s)
+                # negative values) bypass the network: their part is only interpolated
+                rest = (None if torch.equal(inside, lr_i)
+                        else self.acquisition.network_input(lr_i - inside))
                 if self.background is None:
                     box: tuple[int, int, int, int] | None = (0, xs.shape[0], 0, xs.shape[1])
                 else:

@@ -8,7 +8,8 @@ are averaged, and the result is made consistent with the LR input by back-projec
 This module writes that method from the paper's description (SPEC section 5):
 
 1. Library (:meth:`SRSW.fit`): every training HR stack is degraded with SPEC section 4
-   (``dnsp.ops.degrade``) and bicubic-upscaled back to the HR grid (Keys, centre-aligned).
+   and bicubic-upscaled back to the HR grid (Keys, centre-aligned): the ``simulate`` and
+   ``network_input`` of :class:`dnsp.acquisition.GaussianAcquisition`.
    ``patch`` x ``patch`` patches are taken on the HR grid with stride ``library_stride``;
    flat patches (standard deviation of the bicubic patch below ``min_std``) are dropped and at
    most ``max_library`` are kept (random, seeded). A library entry is the pair
@@ -41,10 +42,14 @@ import torch.nn.functional as F
 from scipy.spatial import cKDTree
 from torch import Tensor
 
-from dnsp.baselines.base import check_lr_stack, check_scale
-from dnsp.baselines.bicubic import bicubic_stack
+from dnsp.acquisition import GaussianAcquisition
+from dnsp.data.embedded import PHANTOM_FIRST_SLICE, PHANTOM_SLABS, default_phantom
+from dnsp.data.intensity import percentile_scale
+from dnsp.data.orientation import to_axial_stack
 from dnsp.fsutil import atomic_path
-from dnsp.ops import bicubic_upscale, crop_to_multiple, degrade
+from dnsp.methods.base import check_lr_stack, check_scale
+from dnsp.methods.bicubic import bicubic_stack
+from dnsp.ops import crop_to_multiple
 
 __all__ = [
     "SRSW",
@@ -72,11 +77,6 @@ def default_training_stacks() -> list[np.ndarray]:
     The phantom is scaled to [0, 1] by its 99.9th percentile (SPEC section 2) and viewed as an
     axial stack; the slab's original BrainWeb slice indices are mapped into the cropped asset.
     """
-    # Imported here: only the default library needs the embedded data.
-    from dnsp.data.embedded import PHANTOM_FIRST_SLICE, PHANTOM_SLABS, default_phantom
-    from dnsp.data.intensity import percentile_scale
-    from dnsp.data.orientation import to_axial_stack
-
     vol = default_phantom()
     scaled, _ = percentile_scale(vol.data)
     stack = to_axial_stack(scaled, vol.affine)
@@ -164,6 +164,10 @@ class SRSW:
     """
 
     name = "srsw"
+    #: the back-projection and the library act on the whole stack in one call
+    whole_stack = True
+    #: :meth:`fit` builds the patch library from HR training stacks
+    learns_from_examples = True
 
     def __init__(
         self, patch: int = 7, k: int = 16, sparsity: float = 0.01, stride: int | None = None,
@@ -266,10 +270,11 @@ class SRSW:
     def _build_library(self, stacks: list[np.ndarray], scale: int) -> dict[str, np.ndarray]:
         p, ls = self.patch, self.library_stride
         feats, dets = [], []
+        acq = GaussianAcquisition(scale)
         for st in stacks:
             hr = crop_to_multiple(torch.from_numpy(np.ascontiguousarray(st)).to(torch.float64),
                                   scale)
-            up = bicubic_upscale(degrade(hr, scale), scale)
+            up = acq.network_input(acq.simulate(hr))
             f = F.unfold(up.unsqueeze(1), p, stride=ls).transpose(1, 2).reshape(-1, p * p)
             hp = F.unfold(hr.unsqueeze(1), p, stride=ls).transpose(1, 2).reshape(-1, p * p)
             keep = f.std(dim=1) >= self.min_std
@@ -365,14 +370,15 @@ class SRSW:
 
     def back_project(self, x: Tensor, lr: np.ndarray, scale: int) -> Tensor:
         """Step 4: iterative back-projection of the LR residual with Keys bicubic upscaling."""
+        acq = GaussianAcquisition(scale)
         t = torch.from_numpy(lr).to(torch.float64)
         t_norm = max(float(torch.linalg.vector_norm(t)), 1e-12)
         prev = float("inf")
         for _ in range(self.bp_iter):
-            r = t - degrade(x, scale)
+            r = t - acq.simulate(x)
             rel = float(torch.linalg.vector_norm(r)) / t_norm
             if prev - rel < self.bp_tol * prev:
                 break
             prev = rel
-            x = x + bicubic_upscale(r, scale)
+            x = x + acq.network_input(r)
         return x

@@ -6,9 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from dnsp.baselines.operators import BlockBlurOperator, block_mean_matrix
-from dnsp.baselines.svt import fold, svt, unfold
-from dnsp.ops import degrade
+from dnsp.methods.svt import fold, svt, unfold
 
 
 def _reference(m: np.ndarray, tau: float) -> np.ndarray:
@@ -67,18 +65,3 @@ def test_unfold_fold_roundtrip() -> None:
         assert u.shape == (x.shape[mode], 60 // x.shape[mode])
         assert torch.equal(fold(u, mode, (3, 4, 5)), x)
     assert torch.equal(unfold(x, 1)[2], x[:, 2, :].reshape(-1))
-
-
-def test_block_blur_operator_is_degrade_with_exact_adjoint() -> None:
-    rng = np.random.default_rng(5)
-    x = torch.from_numpy(rng.uniform(0, 1, (2, 12, 18)))
-    for s in (2, 3):
-        op = BlockBlurOperator(12, 18, s, dtype=torch.float64)
-        np.testing.assert_allclose(op.forward(x).numpy(), degrade(x, s).numpy(), atol=1e-6)
-        y = torch.from_numpy(rng.uniform(0, 1, (2, 12 // s, 18 // s)))
-        lhs = float((op.forward(x) * y).sum())
-        rhs = float((x * op.adjoint(y)).sum())
-        assert abs(lhs - rhs) < 1e-10
-    np.testing.assert_allclose(block_mean_matrix(6, 3).sum(1).numpy(), 1.0)
-    with pytest.raises(ValueError):
-        block_mean_matrix(7, 2)

@@ -1,0 +1,136 @@
+"""The one place every SR method is built: a registered method, a shipped model, a file.
+
+:func:`build_method` serves ``dnsp upscale``, ``dnsp evaluate`` and ``dnsp reproduce`` alike:
+
+* a registered name (:func:`~dnsp.methods.base.available_methods`: ``bicubic``, ``lrtv``,
+  ``srsw``) -> that method, constructed with ``params``;
+* a shipped model name, or the path of a model file / trainer checkpoint (optionally written
+  ``model:NAME_OR_PATH``) -> a :class:`~dnsp.methods.network.NetworkMethod`;
+* ``None`` -> the default shipped model for the scale.
+
+The acquisition model (:mod:`dnsp.acquisition`) says how a network's input is formed from
+LR; it defaults to the paper's ``gaussian`` model at ``scale`` (bicubic pre-upsampling).
+Registered pairs pass ``get_acquisition("identity")`` (scale 1).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from dnsp.acquisition import Acquisition, get_acquisition
+from dnsp.devices import resolve_device
+from dnsp.errors import InputError
+from dnsp.methods.base import SRMethod, available_methods, check_scale, get_method
+from dnsp.methods.network import DEFAULT_MAX_PIXELS, ENSEMBLE_SIZES, NetworkMethod
+from dnsp.methods.pretrained import available_models, default_model, load_model, models_dir
+
+__all__ = ["MODEL_PREFIX", "build_method"]
+
+#: Prefix that marks a method text as a model name or file (``model:dnsp-edsr-ap-x2``).
+MODEL_PREFIX = "model:"
+
+
+def _shipped_names(folder: str | os.PathLike[str] | None) -> list[str]:
+    root = Path(folder) if folder is not None else models_dir()
+    if not (root / "manifest.json").is_file():
+        return []
+    return [info.name for info in available_models(root)]
+
+
+def _unknown(spec: str, folder: str | os.PathLike[str] | None) -> InputError:
+    shipped = ", ".join(_shipped_names(folder)) or "none installed"
+    return InputError(
+        f"unknown SR method {spec!r}; valid: {', '.join(available_methods())}, a shipped "
+        f"model ({shipped}) or the path of a model file or checkpoint"
+    )
+
+
+def _acquisition(scale: int | None, acquisition: Acquisition | None) -> Acquisition:
+    if acquisition is not None:
+        if scale is not None and scale != acquisition.scale:
+            raise InputError(f"scale {scale} differs from the acquisition's scale "
+                             f"{acquisition.scale} ({acquisition.name})")
+        return acquisition
+    try:
+        return get_acquisition("gaussian", scale=check_scale(scale))
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+
+
+def build_method(
+    spec: str | None,
+    scale: int | None = None,
+    *,
+    acquisition: Acquisition | None = None,
+    name: str | None = None,
+    params: Mapping[str, Any] | None = None,
+    device: str | torch.device | None = "cpu",
+    threads: int | None = None,
+    max_pixels: int | None = None,
+    ensemble: int | None = None,
+    models_folder: str | os.PathLike[str] | None = None,
+) -> SRMethod:
+    """Build the SR method named by ``spec`` (see the module docstring).
+
+    Args:
+        spec: Registered method name (case-insensitive), shipped model name, model/checkpoint
+            path (either optionally prefixed ``model:``), or ``None`` for the default shipped
+            model of ``scale``.
+        scale: Integer factor >= 2; may be left out when ``acquisition`` is given.
+        acquisition: Acquisition model of the LR input (networks only); default: the paper's
+            ``gaussian`` at ``scale``.
+        name: Name the method reports (default: the method's or the model's own).
+        params: Constructor keywords of a registered method (e.g. ``{"clip": False}``).
+        device: Device of a network (:func:`dnsp.devices.resolve_device`: ``auto``, ``cpu``,
+            ``cuda``, ``cuda:N``, ``mps``).
+        threads: Torch threads of a network (``None``: torch's setting).
+        max_pixels: Tile area bound of a network (``None``: 1024 x 1024).
+        ensemble: Self-ensemble size of a network (1, 2, 4, 8; ``None``: the model's own
+            setting, manifest field ``ensemble``; 1 for checkpoints).
+        models_folder: Use this models folder instead of the shipped one.
+
+    Returns:
+        An :class:`~dnsp.methods.base.SRMethod`.
+
+    Raises:
+        InputError: An unknown method or model (the message lists the valid ones), no default
+            model for the scale, a model trained for another scale, a checksum mismatch, an
+            unavailable device, a bad ``ensemble`` size or scale.
+    """
+    text = spec.strip() if isinstance(spec, str) else spec
+    key = text.lower() if text is not None else None
+    if key is not None and key in available_methods():
+        method = get_method(key, **dict(params or {}))
+        if name is not None:
+            method.name = name
+        return method
+    if params:
+        raise InputError(f"params are for the registered methods "
+                         f"({', '.join(available_methods())}), not for the network {spec!r}")
+    acq = _acquisition(scale, acquisition)
+    if text is None:
+        model = default_model(acq.scale, models_folder)
+    elif text.startswith(MODEL_PREFIX):
+        model = text[len(MODEL_PREFIX):]
+    elif Path(text).exists() or text in _shipped_names(models_folder):
+        model = text
+    else:
+        raise _unknown(text, models_folder)
+    if ensemble is not None and ensemble not in ENSEMBLE_SIZES:
+        raise InputError(f"--ensemble must be one of {', '.join(map(str, ENSEMBLE_SIZES))}, "
+                         f"got {ensemble}")
+    net, info = load_model(model, models_folder)
+    if acq.scale > 1 and info.scale != acq.scale:
+        raise InputError(
+            f"model {info.name!r} was trained for x{info.scale}; use --scale {info.scale} "
+            "or choose another model"
+        )
+    return NetworkMethod(net, acquisition=acq, name=name or info.name,
+                         device=resolve_device(device, option="--device"),
+                         max_pixels=max_pixels or DEFAULT_MAX_PIXELS, threads=threads,
+                         ensemble=ensemble if ensemble is not None else info.ensemble)
