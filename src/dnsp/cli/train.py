@@ -9,12 +9,19 @@ NAME = "train"
 HELP = "train a super-resolution network with the DNSP priors from a YAML config"
 
 
+def add_config_arguments(parser: argparse.ArgumentParser, config_help: str,
+                         example: str) -> None:
+    """``--config FILE`` and the positional dotted ``key=value`` overrides (train, tune)."""
+    parser.add_argument("--config", metavar="FILE", help=config_help)
+    parser.add_argument("overrides", nargs="*", metavar="key=value",
+                        help=f"dotted overrides, e.g. {example}")
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``dnsp train``."""
-    parser.add_argument("--config", metavar="FILE",
-                        help="YAML experiment config (see configs/train/); defaults when omitted")
-    parser.add_argument("overrides", nargs="*", metavar="key=value",
-                        help="dotted overrides, e.g. loss.variant=NP optim.epochs=5")
+    add_config_arguments(
+        parser, "YAML experiment config (see configs/train/); defaults when omitted",
+        "loss.variant=NP optim.epochs=5")
     parser.add_argument("--out", metavar="DIR", help="output folder (same as run.out_dir=DIR)")
     parser.add_argument("--resume", action="store_true",
                         help="continue the run in the output folder from its last.pt")

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import argparse
 
+from dnsp.cli.train import add_config_arguments
+
 NAME = "tune"
 HELP = "choose the prior weights (alpha, beta, gamma) and the reduction on a validation split"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``dnsp tune``."""
-    parser.add_argument("--config", metavar="FILE",
-                        help="training config with a 'tune' section (see configs/tune/)")
-    parser.add_argument("overrides", nargs="*", metavar="key=value",
-                        help="dotted overrides, e.g. tune.epochs=1 data.max_patches=2000")
+    add_config_arguments(parser, "training config with a 'tune' section (see configs/tune/)",
+                         "tune.epochs=1 data.max_patches=2000")
     parser.add_argument("--out", metavar="DIR", required=True,
                         help="output folder for tune.csv, chosen.yml and the trial runs")
     parser.add_argument("--quiet", action="store_true", help="print only the final choice")

@@ -36,6 +36,7 @@ import yaml
 
 from dnsp.errors import InputError
 from dnsp.fsutil import atomic_path
+from dnsp.losses import DNSPLoss
 from dnsp.train.config import (
     REDUCTIONS,
     TrainConfig,
@@ -44,6 +45,7 @@ from dnsp.train.config import (
     config_from_dict,
 )
 from dnsp.train.data import TrainData
+from dnsp.train.trainer import Trainer, TrainingDiverged
 from dnsp.yamlio import read_yaml
 
 __all__ = ["TUNED_KEYS", "Trial", "TuneSpace", "load_tune_config", "tune"]
@@ -140,8 +142,6 @@ def load_tune_config(
 
 def _critical_beta(base: TrainConfig, trial: Trial, patch: tuple[int, int]) -> float | None:
     """beta_c of the trial's loss at initialisation on ``patch``-sized images (None for NP)."""
-    from dnsp.losses import DNSPLoss
-
     crit = DNSPLoss(trial.variant, reduction=trial.reduction,  # type: ignore[arg-type]
                     filter_norm=base.loss.filter_norm,  # type: ignore[arg-type]
                     n_filters=base.loss.n_filters, seed=base.run.seed)
@@ -287,8 +287,6 @@ def _write_chosen(path: Path, base: TrainConfig, chosen: Trial, np_trial: Trial 
 
 
 def _train_trial(cfg: TrainConfig, data: TrainData) -> tuple[float, float, int | None]:
-    from dnsp.train.trainer import Trainer, TrainingDiverged
-
     try:
         trainer = Trainer(cfg, data, quiet=True)
         res = trainer.fit()
