@@ -11,8 +11,10 @@
 See ``docs/bids.md``.
 """
 
-from dnsp.bids.app import BidsPlan, OutputRecord, plan_run, run_plan
-from dnsp.bids.layout import DEFAULT_SUFFIXES, parse_shard, shard_labels
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __all__ = [
     "DEFAULT_SUFFIXES",
@@ -23,3 +25,14 @@ __all__ = [
     "run_plan",
     "shard_labels",
 ]
+
+# imported on first use, so that ``dnsp --help`` (which reads DEFAULT_SUFFIXES from
+# dnsp.bids.layout) does not import torch and matplotlib through dnsp.bids.app
+_HOME = {"BidsPlan": "app", "OutputRecord": "app", "plan_run": "app", "run_plan": "app",
+         "DEFAULT_SUFFIXES": "layout", "parse_shard": "layout", "shard_labels": "layout"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOME:
+        return getattr(importlib.import_module(f"dnsp.bids.{_HOME[name]}"), name)
+    raise AttributeError(f"module 'dnsp.bids' has no attribute {name!r}")

@@ -9,8 +9,10 @@ subject's left, top = superior/anterior), at physical aspect ratio. The input is
 the world position of every output voxel (``inv(lr_affine) @ hr_affine``), so the figure is
 correct for any pair of grids, not only for the in-plane upscaling of SPEC section 4.
 
-The figure is drawn on a private :class:`~matplotlib.figure.Figure` with an Agg canvas (no
-pyplot state, no display needed, safe in worker processes) and written atomically.
+The panels are composed into one grey-level mosaic (nearest-neighbour fitting of each view
+into a square cell) drawn on a private :class:`~matplotlib.figure.Figure` with an Agg canvas
+(no pyplot state, no display needed, safe in worker processes), labelled, and written
+atomically; about 50 ms per thumbnail.
 """
 
 from __future__ import annotations
@@ -112,6 +114,18 @@ def _zoom_box(shape: tuple[int, int]) -> tuple[slice, slice]:
     return slice(h // 2 - dh, h // 2 + dh + h % 2), slice(w // 2 - dw, w // 2 + dw + w % 2)
 
 
+def _fit(image: np.ndarray, aspect: float, cell: int) -> np.ndarray:
+    """Nearest-neighbour resampling of ``image`` to fit a ``cell`` square at physical aspect."""
+    h, w = image.shape
+    height_mm, width_mm = h * aspect, float(w)
+    zoom = cell / max(height_mm, width_mm)
+    new_h = max(1, min(cell, round(height_mm * zoom)))
+    new_w = max(1, min(cell, round(width_mm * zoom)))
+    rows = np.minimum((np.arange(new_h) + 0.5) * h / new_h, h - 1).astype(int)
+    cols = np.minimum((np.arange(new_w) + 0.5) * w / new_w, w - 1).astype(int)
+    return image[np.ix_(rows, cols)]
+
+
 def qc_figure(
     lr_data: np.ndarray,
     lr_affine: np.ndarray,
@@ -133,7 +147,7 @@ def qc_figure(
         path: Output ``.png`` path (its folder must exist); written atomically.
         title: Optional line above the panels (e.g. the file name and method).
         panel_inches: Size of one panel; with ``dpi`` it sets the thumbnail size
-            (default: 3 x 4 panels of 128 pixels).
+            (default: 3 x 4 panels of 128 pixels, each view fitted at physical aspect).
         dpi: Resolution of the PNG.
 
     Returns:
@@ -148,32 +162,33 @@ def qc_figure(
         raise ValueError(f"QC figure path must end in .png: {out}")
     views = qc_views(lr_data, lr_affine, hr_data, hr_affine)
     lo, hi = _window([img for v in views.values() for img in v[:3]])
-    fig = Figure(figsize=(3 * panel_inches, 4 * panel_inches + (0.3 if title else 0.0)),
-                 dpi=dpi, facecolor="black")
-    FigureCanvasAgg(fig)
-    axes = fig.subplots(4, 3, squeeze=False)
     rows = [views["axial"], views["coronal"], views["sagittal"]]
     ax_images = views["axial"]
     box = _zoom_box(ax_images[2].shape)
     rows.append((*(img[box] for img in ax_images[:3]), ax_images[3]))
-    for r, (row_name, images) in enumerate(zip(_ROWS, rows, strict=True)):
-        for c, col_name in enumerate(_COLUMNS):
-            ax = axes[r][c]
-            ax.imshow(images[c], cmap="gray", vmin=lo, vmax=hi, aspect=images[3],
-                      interpolation="nearest")
-            ax.set_xticks([])
-            ax.set_yticks([])
-            ax.set_facecolor("black")
-            for spine in ax.spines.values():
-                spine.set_visible(False)
-            if r == 0:
-                ax.set_title(col_name, color="white", fontsize=7, pad=2)
-            if c == 0:
-                ax.set_ylabel(row_name, color="white", fontsize=7, labelpad=2)
+    cell = max(16, round(panel_inches * dpi))
+    gap, left, top = 2, 14, 14 + (12 if title else 0)
+    mosaic = np.zeros((top + 4 * (cell + gap), left + 3 * (cell + gap)), np.float32)
+    for r, images in enumerate(rows):
+        for c in range(3):
+            tile = _fit(np.clip((images[c] - lo) / (hi - lo), 0.0, 1.0), images[3], cell)
+            y0 = top + r * (cell + gap) + (cell - tile.shape[0]) // 2
+            x0 = left + c * (cell + gap) + (cell - tile.shape[1]) // 2
+            mosaic[y0:y0 + tile.shape[0], x0:x0 + tile.shape[1]] = tile
+    # one axes holding the whole mosaic: ~10x faster than 12 matplotlib axes
+    h, w = mosaic.shape
+    fig = Figure(figsize=(w / dpi, h / dpi), dpi=dpi, facecolor="black")
+    FigureCanvasAgg(fig)
+    ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
+    ax.imshow(mosaic, cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
+    ax.set_axis_off()
+    text = {"color": "white", "fontsize": 6.5, "ha": "center", "va": "center"}
     if title:
-        fig.suptitle(title, color="white", fontsize=7)
-    fig.subplots_adjust(left=0.05, right=0.995, bottom=0.005,
-                        top=0.95 if not title else 0.91, wspace=0.02, hspace=0.06)
+        ax.text(w / 2, 6, title, **text)
+    for c, name in enumerate(_COLUMNS):
+        ax.text(left + c * (cell + gap) + cell / 2, top - 7, name, **text)
+    for r, name in enumerate(_ROWS):
+        ax.text(7, top + r * (cell + gap) + cell / 2, name, rotation=90, **text)
     with atomic_path(out) as tmp:
-        fig.savefig(tmp, format="png", facecolor="black")
+        fig.savefig(tmp, format="png", facecolor="black", dpi=dpi)
     return out
