@@ -8,7 +8,7 @@ import pytest
 SRC = Path(__file__).resolve().parents[1] / "src" / "dnsp"
 LAYER = {
     "errors": 0, "fsutil": 0, "ops": 1, "priors": 2, "losses": 2, "nets": 3, "baselines": 3,
-    "data": 3, "metrics": 3, "train": 4, "infer": 5, "evaluate": 6, "cli": 7,
+    "data": 3, "metrics": 3, "train": 4, "infer": 5, "evaluate": 6, "bids": 6, "cli": 7,
 }
 
 
