@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 import torch
 
+from dnsp.acquisition import check_scale
 from dnsp.data.patches import MIN_PATCH_FOREGROUND
 from dnsp.data.sources import Subject, available_sources, discover, get_source
 from dnsp.errors import InputError
@@ -91,8 +92,10 @@ class SRDataSpec:
         src = get_source(self.source)
         if src.needs_root and not self.root:
             self._fail(f"source {self.source!r} needs a root folder")
-        if isinstance(self.scale, bool) or not isinstance(self.scale, int) or self.scale < 2:
-            self._fail(f"scale must be an integer >= 2, got {self.scale!r}")
+        try:
+            object.__setattr__(self, "scale", check_scale(self.scale, 2))
+        except ValueError as exc:
+            self._fail(str(exc))
         for name in ("n_slices", "patch", "stride", "sharp_patch"):
             if int(getattr(self, name)) < 1:
                 self._fail(f"{name} must be >= 1, got {getattr(self, name)}")
