@@ -34,15 +34,16 @@ import numpy as np
 import torch
 from skimage.metrics import peak_signal_noise_ratio
 
-from dnsp.methods import get_method
 from dnsp.data.embedded import PHANTOM_SLABS
 from dnsp.data.intensity import percentile_scale
 from dnsp.data.io import load_volume
 from dnsp.data.orientation import to_axial_stack
 from dnsp.data.slicing import central_slices
+from dnsp.methods import get_method
 from dnsp.ops import crop_to_multiple, degrade
+from dnsp.paths import shared_data_root
 
-DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+DATA = shared_data_root()
 
 
 def ixi_files() -> list[Path]:

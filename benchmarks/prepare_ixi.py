@@ -1,4 +1,4 @@
-"""Benchmark: preparing the IXI training set with :func:`dnsp.data.datasets.prepare_sr_data`.
+"""Benchmark: preparing the IXI training set with :func:`dnsp.data.prepare.prepare_sr_data`.
 
 Each configuration runs in a fresh Python process so that the peak resident memory
 (``ru_maxrss``) belongs to that run alone. Prints a Markdown table.
@@ -13,11 +13,13 @@ import json
 import subprocess
 import sys
 import tempfile
-from pathlib import Path
+
+from dnsp.data.sources import default_ixi_root
 
 _CHILD = r"""
 import json, resource, sys, time
-from dnsp.data.datasets import SRDataSpec, prepare_sr_data
+from dnsp.data.prepare import prepare_sr_data
+from dnsp.data.spec import SRDataSpec
 root, scale, cache = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 t0 = time.perf_counter()
 d = prepare_sr_data(SRDataSpec(source="ixi", root=root, scale=scale), cache_dir=cache or None)
@@ -37,7 +39,7 @@ def _run(root: str, scale: int, cache: str) -> dict[str, float]:
 
 def main() -> int:
     """Run the benchmark and print the table."""
-    default = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ixi-t1-2mm"
+    default = default_ixi_root()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--root", default=str(default))
     parser.add_argument("--scales", type=int, nargs="+", default=[2, 3, 4])

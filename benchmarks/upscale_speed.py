@@ -28,8 +28,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from dnsp.paths import shared_data_root
+
 REPO = Path(__file__).resolve().parents[1]
-SHARED_HEAD = REPO / ".." / "shared" / "data" / "brainweb" / "t1_icbm_normal_1mm_pn3_rf20.nii.gz"
+SHARED_HEAD = shared_data_root() / "brainweb" / "t1_icbm_normal_1mm_pn3_rf20.nii.gz"
 
 _CHILD = r"""
 import json, resource, sys, time
@@ -53,13 +55,15 @@ if case == "scipy-cubic":
     out = ndimage.zoom(vol.data, zoom, order=3)
     info["shape_in"], info["shape_out"] = list(vol.data.shape), list(out.shape)
 else:
-    from dnsp.infer.upscale import build_method, upscale_file, upscale_volume
-    if method != "none":
-        method = build_method(scale, method=method)
+    from dnsp.infer.upscale import upscale_file, upscale_volume
+    from dnsp.methods import MODEL_PREFIX, build_method
+    from dnsp.methods.network import auto_threads
+    if method != "none":  # as dnsp upscale --method: bicubic unclipped
+        method = build_method(method, params={"clip": False} if method == "bicubic" else None)
     else:
-        method = build_method(scale, model=None if model == "default" else model,
+        method = build_method(None if model == "default" else MODEL_PREFIX + model, scale,
                               device="cpu",
-                              threads=None if threads == "default" else int(threads))
+                              threads=auto_threads() if threads == "default" else int(threads))
     info["method"] = method.name
     if case == "dnsp":
         t0 = time.perf_counter(); c0 = time.process_time()
