@@ -1,111 +1,16 @@
-"""Low-field simulation of paper Sec. IV-E after Wu, Chen & Nayak (PLoS One 2016) (SPEC sec. 4).
+"""Low-field simulation of paper Sec. IV-E (SPEC sec. 4): now part of the acquisition models.
 
-Model (r = B_low / B_high, c = global relaxation-correction factor):
-
-* signal scales as B0^2 times c:       S_low = r^2 c S_high;
-* thermal (body) noise scales as B0:   sigma_low = r sigma_high;
-* so SNR_low / SNR_high = r c (= 0.5 for 3 T -> 1.5 T with the default c = 1).
-
-The input magnitude image already carries noise sigma_high (estimated from the background with
-the Rayleigh second moment, sigma^2 = mean(I^2) / 2). After scaling it carries r^2 c sigma_high,
-so complex Gaussian noise of per-channel standard deviation
-``sigma_add = sigma_high * sqrt(r^2 - (r^2 c)^2)`` is added in k-space (orthonormal FFT, so the
-image-domain noise has the same standard deviation) and the magnitude is taken (Rician
-statistics). By default the result is divided by r^2 c so that intensities stay in the input's
-units; the SNR is the same either way. c = 1 (no relaxation change) is the default; Wu et al.
-fit a field-dependent relaxation correction, which this single factor stands for.
+The implementation lives in :mod:`dnsp.acquisition.lowfield` (the ``lowfield`` acquisition
+model and the volume-level functions); the names below stay importable from here.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-import numpy as np
-from scipy import ndimage
+from dnsp.acquisition.lowfield import (
+    LowFieldResult,
+    background_mask,
+    estimate_noise_sigma,
+    simulate_low_field,
+)
 
 __all__ = ["LowFieldResult", "background_mask", "estimate_noise_sigma", "simulate_low_field"]
-
-
-@dataclass
-class LowFieldResult:
-    """Output of :func:`simulate_low_field` with the numbers it used."""
-
-    data: np.ndarray
-    sigma_high: float
-    sigma_added: float
-    snr_ratio: float
-    signal_factor: float
-
-
-def background_mask(data: np.ndarray, fraction: float = 0.1, margin: int = 3) -> np.ndarray:
-    """Background voxels: outside the filled, dilated head mask (> fraction x 99th pct)."""
-    arr = np.asarray(data, dtype=np.float32)
-    thr = fraction * float(np.percentile(arr, 99))
-    head = arr > thr
-    head = ndimage.binary_closing(head, iterations=2)
-    head = ndimage.binary_fill_holes(head)
-    if margin > 0:
-        head = ndimage.binary_dilation(head, iterations=margin)
-    return ~head
-
-
-def estimate_noise_sigma(data: np.ndarray, mask: np.ndarray | None = None) -> float:
-    """Per-channel noise standard deviation from background magnitude (Rayleigh):
-    sigma = sqrt(mean(I^2) / 2) over background voxels."""
-    bg = background_mask(data) if mask is None else np.asarray(mask, dtype=bool)
-    if bg.sum() < 100:
-        raise ValueError("too few background voxels to estimate the noise (need >= 100)")
-    vals = np.asarray(data, dtype=np.float64)[bg]
-    return float(np.sqrt(np.mean(vals**2) / 2.0))
-
-
-def simulate_low_field(
-    data: np.ndarray, b_high: float = 3.0, b_low: float = 1.5, relaxation_factor: float = 1.0,
-    noise_sigma: float | None = None, seed: int | None = 0, rescale: bool = True,
-) -> LowFieldResult:
-    """Simulate a B_low magnitude image from a B_high one (see the module docstring).
-
-    Args:
-        data: Magnitude image (any dimension, e.g. a 3-D volume), non-negative.
-        b_high: Field strength of the input (T).
-        b_low: Target field strength (T), < b_high.
-        relaxation_factor: Global relaxation-correction factor c (default 1).
-        noise_sigma: Noise std of the input; estimated from the background when ``None``.
-        seed: Seed of the noise.
-        rescale: Divide the result by r^2 c (keep input intensity units).
-
-    Returns:
-        The :class:`LowFieldResult`; ``snr_ratio`` = r c is the expected SNR_low / SNR_high.
-
-    Raises:
-        ValueError: Invalid fields/factor, r c >= 1 (no noise could be added), or a noise
-            level that cannot be estimated (no background, or zero noise).
-    """
-    if b_high <= 0 or b_low <= 0:
-        raise ValueError("field strengths must be > 0")
-    if b_low >= b_high:
-        raise ValueError(f"--to ({b_low} T) must be lower than --from ({b_high} T)")
-    if relaxation_factor <= 0:
-        raise ValueError("relaxation_factor must be > 0")
-    arr = np.asarray(data, dtype=np.float64)
-    if not np.all(np.isfinite(arr)):
-        raise ValueError("data contains NaN or infinite values")
-    r = b_low / b_high
-    gain = r * r * relaxation_factor
-    if r * relaxation_factor >= 1:
-        raise ValueError(f"r*c = {r * relaxation_factor:.3g} >= 1: the low-field SNR would not "
-                         "be lower; reduce relaxation_factor")
-    sigma_h = estimate_noise_sigma(arr) if noise_sigma is None else float(noise_sigma)
-    if not sigma_h > 0:
-        raise ValueError("the input noise level is zero (no background noise); pass "
-                         "noise_sigma explicitly")
-    sigma_add = sigma_h * np.sqrt(r * r - gain * gain)
-    rng = np.random.default_rng(seed)
-    kspace = np.fft.fftn(gain * arr, norm="ortho")
-    noise = rng.normal(0.0, sigma_add, arr.shape) + 1j * rng.normal(0.0, sigma_add, arr.shape)
-    out = np.abs(np.fft.ifftn(kspace + noise, norm="ortho"))
-    if rescale:
-        out = out / gain
-    return LowFieldResult(data=out.astype(np.float32), sigma_high=sigma_h,
-                          sigma_added=float(sigma_add), snr_ratio=r * relaxation_factor,
-                          signal_factor=1.0 if rescale else gain)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from dnsp.acquisition.lowfield import simulate_low_field
 from dnsp.data.degradation import degrade_volume
 from dnsp.data.io import Volume, load_volume, save_volume
 from dnsp.data.registration import register_volumes, to_sitk
@@ -69,8 +70,6 @@ def simulate_lr_scan(
     moved = sitk.Resample(img, img, motion.GetInverse(), sitk.sitkBSpline, 0.0, sitk.sitkFloat32)
     data = np.transpose(sitk.GetArrayFromImage(moved), (2, 1, 0)).clip(0, None)
     if low_field is not None:
-        from dnsp.data.lowfield import simulate_low_field
-
         data = simulate_low_field(data, low_field[0], low_field[1], seed=seed).data
     lr, lr_aff = degrade_volume(data.astype(np.float32), hr.affine, scale)
     return SimulatedPair(lr=Volume(lr, lr_aff, None, None), rotation=rot, translation=shift)

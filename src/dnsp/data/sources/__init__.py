@@ -1,14 +1,15 @@
 """Data sources by name: IXI, BrainWeb, plain folders, BIDS, registered pairs, the phantom.
 
-A source is one module here with a function decorated by :func:`register_source`, plus its
-import line below (the import registers it): see ``docs/architecture.md``. Unknown names raise
-:class:`ValueError` listing the valid ones.
+A source is a function ``find(root, pattern) -> list[Subject]`` decorated by
+:func:`register_source` (the built-in ones are in :mod:`.builtin`); a new source is one new
+module here plus its import line below (the import registers it): see
+``docs/architecture.md``. Unknown names raise :class:`ValueError` listing the valid ones.
 """
 
 from __future__ import annotations
 
-# The registry lines: importing a module registers its source.
-from dnsp.data.sources import bids, brainweb, embedded, folder, ixi, pairs  # noqa: F401
+# The registry lines: importing a module registers its sources.
+from dnsp.data.sources import builtin  # noqa: F401
 from dnsp.data.sources.base import (
     Source,
     Subject,
@@ -21,8 +22,7 @@ from dnsp.data.sources.base import (
     single_file_subject,
     stem,
 )
-from dnsp.data.sources.brainweb import default_brainweb_root
-from dnsp.data.sources.ixi import default_ixi_root
+from dnsp.data.sources.builtin import default_brainweb_root, default_ixi_root
 
 __all__ = [
     "Source",

@@ -17,18 +17,7 @@ from typing import TypeVar
 from dnsp.data.io import IMAGE_SUFFIXES, Volume, image_stem, load_volume
 from dnsp.errors import InputError
 
-__all__ = [
-    "Source",
-    "Subject",
-    "available_sources",
-    "discover",
-    "existing_folder",
-    "get_source",
-    "list_files",
-    "register_source",
-    "single_file_subject",
-    "stem",
-]
+# The public names are re-exported by dnsp.data.sources.
 
 Loader = Callable[[], tuple[Volume, Volume | None]]
 
