@@ -26,6 +26,7 @@ from dnsp.acquisition.inputs import CHANNELS, NetworkInput
 from dnsp.acquisition.kspace import KSpaceAcquisition
 from dnsp.acquisition.lowfield import LowFieldAcquisition
 from dnsp.acquisition.mixture import MixtureAcquisition
+from dnsp.acquisition.slices import SliceAcquisition as SliceAcquisition  # thick slices
 
 __all__ = [
     "CHANNELS",
