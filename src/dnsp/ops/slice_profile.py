@@ -58,7 +58,7 @@ __all__ = [
 PROFILES = ("rect", "gaussian")
 #: FWHM / sigma of a Gaussian.
 FWHM_PER_SIGMA = 2.0 * math.sqrt(2.0 * math.log(2.0))
-_EPS = 1e-9
+_EPS = 1e-4  # counts tolerate the float32 rounding of header spacings
 _QUADRATURE = 32  # sub-samples per fine voxel for a sampled profile
 
 
