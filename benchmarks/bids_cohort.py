@@ -4,8 +4,8 @@ Writes a synthetic raw BIDS dataset (``dnsp.bids.synthetic``: 20 participants, o
 T1w and T2w by default), then runs the cohort as N concurrent ``dnsp bids ... --shard i/N``
 processes (as a job array would) for each N in ``--shards``, each into a fresh output folder,
 and reports the wall time of the whole cohort and per participant. Each of the N processes
-gets ``--threads max(1, cores // N)``. Process start-up (importing torch, loading the model)
-is part of the time, as it is for a job array.
+gets ``--threads max(1, cores // N)`` (or ``--threads-per-shard``). Process start-up
+(importing torch, loading the model) is part of the time, as it is for a job array.
 
 Usage::
 
@@ -52,6 +52,8 @@ def main() -> None:
     parser.add_argument("--model", default=None)
     parser.add_argument("--scale", type=int, default=2)
     parser.add_argument("--no-qc", action="store_true")
+    parser.add_argument("--threads-per-shard", type=int, default=None,
+                        help="torch threads of each process (default: cores // shards)")
     parser.add_argument("--work", type=Path, default=None,
                         help="working folder (default: a temporary one, removed)")
     args = parser.parse_args()
@@ -75,7 +77,7 @@ def main() -> None:
                   "method": args.method or args.model or "default model",
                   "qc": not args.no_qc, "runs": []}
         for n in args.shards:
-            threads = max(1, cores // n)
+            threads = args.threads_per_shard or max(1, cores // n)
             wall = run_cohort(src, work / f"out-{n}", n, extra, threads)
             record["runs"].append({"shards": n, "threads_per_shard": threads,
                                    "wall_s": round(wall, 2),

@@ -54,7 +54,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="label of the desc- entity (default: dnsp for a network, else "
                         "the method's name)")
     parser.add_argument("--no-qc", dest="qc", action="store_false",
-                        help="do not draw the QC thumbnails (saves ~0.1-0.5 s per output)")
+                        help="do not draw the QC thumbnails (saves 0.1-2 s per output)")
     parser.add_argument("--overwrite", action="store_true",
                         help="redo finished outputs (default: skip them)")
     bar = parser.add_mutually_exclusive_group()
