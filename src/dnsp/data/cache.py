@@ -27,7 +27,8 @@ __all__ = ["DATA_VERSION", "cache_file", "cache_key", "load_cache", "save_cache"
 DATA_VERSION = 2
 #: Spec fields added after :data:`DATA_VERSION` 2 that do not change the 2-D data at these
 #: values; they are left out of the key (and the record) there, so existing caches stay valid.
-_LATER_FIELDS: dict[str, Any] = {"patch_depth": None}
+_LATER_FIELDS: dict[str, Any] = {"patch_depth": None, "acquisition": None, "inputs": None,
+                                  "acquisition_draws": 1}
 
 
 def spec_record(spec: SRDataSpec) -> dict[str, Any]:

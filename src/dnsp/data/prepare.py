@@ -38,9 +38,23 @@ from dnsp.errors import InputError
 __all__ = ["as_tensor", "load_eval_slices", "prepare_sr_data"]
 
 
-def as_tensor(a: np.ndarray) -> torch.Tensor:
-    """``(N, ...)`` array -> float32 tensor ``(N, 1, ...)``."""
-    return torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)).unsqueeze(1)
+def as_tensor(a: np.ndarray, channels: bool = False) -> torch.Tensor:
+    """``(N, ...)`` array -> float32 ``(N, 1, ...)`` (``channels``: it is ``(N, C, ...)``)."""
+    t = torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))
+    return t if channels else t.unsqueeze(1)
+
+
+def _patches(inp: np.ndarray, hr: np.ndarray, spec: SRDataSpec) -> tuple[np.ndarray, np.ndarray]:
+    """Aligned patch pairs of ``(N, H, W)`` or multi-channel ``(N, C, H, W)`` inputs."""
+    first = inp if inp.ndim == 3 else inp[:, 0]
+    x, y, origin = extract_patch_pairs(first, hr, spec.patch, spec.stride,
+                                       min_foreground=spec.min_patch_foreground)
+    if inp.ndim == 3:
+        return x, y
+    p = spec.patch
+    xs = np.stack([inp[n, :, i:i + p, j:j + p] for n, i, j in origin]) if len(origin) else \
+        np.zeros((0, inp.shape[1], p, p), np.float32)
+    return xs.astype(np.float32, copy=False), y
 
 
 def prepare_sr_data(spec: SRDataSpec, cache_dir: str | os.PathLike[str] | None = None) -> SRData:
@@ -90,20 +104,20 @@ def prepare_sr_data(spec: SRDataSpec, cache_dir: str | os.PathLike[str] | None =
         if not keep:
             continue
         kept = st.take(keep)
-        pairs = [(network_input(kept, spec), kept.hr)]
+        draws = range(spec.acquisition_draws)
+        pairs = [(network_input(kept, spec, d), kept.hr) for d in draws]
         strip = [n for i, (kk, n) in enumerate(images) if kk == k and i in stripped]
         if strip:  # HR-only sources (spec check): degrade the stripped heads like any HR
             hr = np.stack([synthetic_skull_strip(st.hr[n], strip_rng) for n in strip])
-            heads = Stack(st.subject, st.slices[strip], hr, None, st.factor)
-            pairs.append((network_input(heads, spec), hr))
+            heads = Stack(st.subject + "#stripped", st.slices[strip], hr, None, st.factor)
+            pairs.extend((network_input(heads, spec, d), hr) for d in draws)
         for inp, hr in pairs:
-            x, y, _ = extract_patch_pairs(inp, hr, spec.patch, spec.stride,
-                                          min_foreground=spec.min_patch_foreground)
+            x, y = _patches(inp, hr, spec)
             xs.append(x)
             ys.append(y)
         hr_images.extend(st.hr[n] for n in keep)  # sharp/smooth sets: unstripped images only
     x_all = np.concatenate(xs) if xs else np.zeros((0, spec.patch, spec.patch), np.float32)
-    y_all = np.concatenate(ys) if ys else x_all.copy()
+    y_all = np.concatenate(ys) if ys else np.zeros((0, spec.patch, spec.patch), np.float32)
     if x_all.shape[0] == 0:
         raise InputError(f"no {spec.patch}x{spec.patch} training patch with enough foreground "
                          "(images too small or empty)")
@@ -120,9 +134,9 @@ def prepare_sr_data(spec: SRDataSpec, cache_dir: str | os.PathLike[str] | None =
     else:
         val_in = val_hr = np.zeros((0, spec.scale, spec.scale), np.float32)
     data = SRData(
-        train_inputs=as_tensor(x_all),
+        train_inputs=as_tensor(x_all, channels=x_all.ndim == 4),
         train_targets=as_tensor(y_all),
-        val_inputs=as_tensor(val_in),
+        val_inputs=as_tensor(val_in, channels=val_in.ndim == 4),
         val_targets=as_tensor(val_hr),
         sharp=as_tensor(sharp_smooth[0]),
         smooth=as_tensor(sharp_smooth[1]),

@@ -8,12 +8,13 @@ the keys ``data.<field>`` (:attr:`SRDataSpec.key_prefix`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import torch
 
-from dnsp.acquisition import check_scale
+from dnsp.acquisition import NetworkInput, acquisition_from_config, check_scale
 from dnsp.data.patches import MIN_PATCH_FOREGROUND
 from dnsp.data.sources import Subject, available_sources, discover, get_source
 from dnsp.errors import InputError
@@ -55,6 +56,14 @@ class SRDataSpec:
             image (0 = off; not for paired sources, whose LR scans are not stripped).
         patch_depth: ``None`` for 2-D slices; else 3-D blocks of this many consecutive axial
             slices (volumetric networks, :mod:`dnsp.data.prepare3d`).
+        acquisition: How LR arises from HR (:mod:`dnsp.acquisition` config, e.g.
+            ``{"name": "kspace", "window": "hamming", "noise": 0.01}`` or a ``mixture``);
+            ``None``: the paper's ``gaussian`` at ``scale`` (the prepared tensors are then
+            exactly those of earlier versions). Not for paired sources.
+        inputs: The network's input channels (:class:`dnsp.acquisition.NetworkInput`, e.g.
+            ``["zerofill", "bicubic", "features"]``); ``None``: one bicubic channel.
+        acquisition_draws: How many times each training image is acquired (each draw with its
+            own noise and, for a mixture, its own model); 1 by default.
     """
 
     #: Prefix of the field names in error messages (``"data."`` for the training config).
@@ -76,11 +85,29 @@ class SRDataSpec:
     min_patch_foreground: float | None = MIN_PATCH_FOREGROUND
     strip_fraction: float = 0.0
     patch_depth: int | None = None
+    acquisition: Mapping[str, Any] | None = None
+    inputs: tuple[str, ...] | None = None
+    acquisition_draws: int = 1
 
     def __post_init__(self) -> None:
         if self.min_patch_foreground is None:
             object.__setattr__(self, "min_patch_foreground", MIN_PATCH_FOREGROUND)
+        if self.inputs is not None:
+            object.__setattr__(self, "inputs", tuple(self.inputs))
+        if isinstance(self.acquisition, str):
+            object.__setattr__(self, "acquisition", {"name": self.acquisition})
         self._check_spec()
+
+    @property
+    def network_input(self) -> NetworkInput:
+        """How the network's input channels are formed from LR (one bicubic by default)."""
+        return NetworkInput(self.scale, self.inputs or ("bicubic",))
+
+    @property
+    def simulated(self) -> bool:
+        """Whether LR is simulated with a non-default acquisition or input channels."""
+        return (self.acquisition is not None or self.inputs not in (None, ("bicubic",))
+                or self.acquisition_draws != 1)
 
     def _fail(self, msg: str) -> None:
         raise InputError(self.key_prefix + msg)
@@ -120,6 +147,28 @@ class SRDataSpec:
         if self.strip_fraction > 0 and self.patch_depth is not None:
             self._fail(f"strip_fraction applies to 2-D slices; it cannot be combined with "
                        f"{self.key_prefix}patch_depth")
+        self._check_acquisition(src.paired)
+
+    def _check_acquisition(self, paired: bool) -> None:
+        if isinstance(self.acquisition_draws, bool) or not isinstance(
+                self.acquisition_draws, int) or self.acquisition_draws < 1:
+            self._fail(f"acquisition_draws must be an integer >= 1, got "
+                       f"{self.acquisition_draws!r}")
+        if not self.simulated:
+            return
+        if paired:
+            self._fail(f"acquisition, inputs and acquisition_draws simulate LR; the "
+                       f"{self.source} source has real LR")
+        if self.patch_depth is not None:
+            self._fail(f"acquisition, inputs and acquisition_draws apply to 2-D slices; they "
+                       f"cannot be combined with {self.key_prefix}patch_depth")
+        try:
+            acq = acquisition_from_config(self.acquisition, self.scale)
+            self.network_input  # noqa: B018 (validates the channels)
+        except ValueError as exc:
+            self._fail(f"acquisition: {exc}" if self.acquisition is not None else str(exc))
+        if acq.scale != self.scale:
+            self._fail(f"acquisition scale {acq.scale} differs from scale {self.scale}")
 
 
 @dataclass
@@ -127,8 +176,8 @@ class SRData:
     """Prepared training data (all tensors float32, intensities in [0, 1]).
 
     Attributes:
-        train_inputs: (P, 1, patch, patch) network-input patches (bicubic-upscaled LR;
-            ``pairs``: LR); 3-D: (P, 1, depth, patch, patch).
+        train_inputs: (P, C, patch, patch) network-input patches (C = 1: bicubic-upscaled LR;
+            ``pairs``: LR; more channels with ``inputs``); 3-D: (P, 1, depth, patch, patch).
         train_targets: HR patches of the same shape.
         val_inputs: (N, 1, H, W) whole validation slices, network input (3-D: blocks
             (N, 1, depth, H, W)).

@@ -3,17 +3,22 @@
 A subject's HR volume is scaled by its own 99.9th percentile to [0, 1] (SPEC sec. 2), its
 axial stack is taken from the affine, the slices of the requested split are selected
 (:mod:`dnsp.data.splits`) and cropped in-plane to a multiple of the scale. LR is simulated in
-one place, :func:`_simulate_input` / :func:`_simulate_lr` (:func:`dnsp.ops.degrade`, then
-:func:`dnsp.ops.bicubic_upscale` for the network input); paired sources keep their registered
-LR slices as they are (Sec. IV-F).
+one place, :func:`_simulate_input` / :func:`_simulate_lr`: the spec's acquisition model
+(:mod:`dnsp.acquisition`; by default the paper's, :func:`dnsp.ops.degrade`), then the
+network's input channels (by default :func:`dnsp.ops.bicubic_upscale`); paired sources keep
+their registered LR slices as they are (Sec. IV-F). Noise and mixture draws are seeded by the
+spec's seed, the subject and the draw number.
 """
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
+from dnsp.acquisition import acquisition_from_config
 from dnsp.data.degradation import bicubic_upscale_slices, degrade_slices
 from dnsp.data.intensity import percentile_scale
 from dnsp.data.io import Volume
@@ -23,7 +28,14 @@ from dnsp.data.spec import SPLITS, SRDataSpec, discover_subjects
 from dnsp.data.splits import select_slices, split_subjects
 from dnsp.errors import InputError
 
-__all__ = ["Stack", "common_crop", "load_eval_slices", "load_stack", "network_input"]
+__all__ = [
+    "Stack",
+    "common_crop",
+    "draw_seed",
+    "load_eval_slices",
+    "load_stack",
+    "network_input",
+]
 
 
 @dataclass
@@ -50,26 +62,43 @@ class Stack:
         return Stack(self.subject, self.slices[keep], self.hr[keep], lr, self.factor)
 
 
-def _simulate_lr(hr: np.ndarray, spec: SRDataSpec) -> np.ndarray:
-    """LR slices (N, H/s, W/s) simulated from HR slices (N, H, W)."""
-    return degrade_slices(hr, spec.scale)
+def draw_seed(spec: SRDataSpec, subject: str, draw: int = 0) -> int:
+    """Seed of the acquisition noise/draws of one subject's stack (spec seed, subject, draw)."""
+    return int(spec.seed) * 1_000_003 + zlib.crc32(subject.encode()) * 31 + int(draw)
+
+
+def _simulate_lr(hr: np.ndarray, spec: SRDataSpec, seed: int = 0) -> np.ndarray:
+    """LR slices (N, H/s, W/s) simulated from HR slices (N, H, W) by the spec's acquisition."""
+    if spec.acquisition is None:
+        return degrade_slices(hr, spec.scale)
+    acq = acquisition_from_config(spec.acquisition, spec.scale)
+    return degrade_slices(hr, spec.scale, acq, seed)
 
 
 def _lr_to_input(lr: np.ndarray, spec: SRDataSpec) -> np.ndarray:
-    """How a network's input is formed from LR slices: bicubic upscaling by the scale."""
-    return bicubic_upscale_slices(lr, spec.scale)
+    """The network input of LR slices: (N, H, W) bicubic, or (N, C, H, W) with ``inputs``."""
+    if spec.inputs in (None, ("bicubic",)):
+        return bicubic_upscale_slices(lr, spec.scale)
+    x = spec.network_input(torch.from_numpy(np.ascontiguousarray(lr, dtype=np.float32)))
+    return x.numpy()
 
 
-def _simulate_input(hr: np.ndarray, spec: SRDataSpec) -> np.ndarray:
-    """The network input simulated from HR slices: degrade, then upscale (same grid as HR)."""
-    return _lr_to_input(_simulate_lr(hr, spec), spec)
+def _simulate_input(hr: np.ndarray, spec: SRDataSpec, seed: int = 0) -> np.ndarray:
+    """The network input simulated from HR slices: acquire, then form the input channels."""
+    return _lr_to_input(_simulate_lr(hr, spec, seed), spec)
 
 
-def network_input(st: Stack, spec: SRDataSpec) -> np.ndarray:
-    """Network input of a stack: its registered LR (paired sources) or the simulated one."""
+def network_input(st: Stack, spec: SRDataSpec, draw: int = 0) -> np.ndarray:
+    """Network input of a stack: its registered LR (paired sources) or the simulated one.
+
+    Args:
+        st: The stack.
+        spec: The data spec.
+        draw: Which acquisition draw (``spec.acquisition_draws`` per training image).
+    """
     if st.lr is not None:
         return st.lr
-    return _simulate_input(st.hr, spec)
+    return _simulate_input(st.hr, spec, draw_seed(spec, st.subject, draw))
 
 
 def slices_input(hr: np.ndarray, lr: np.ndarray, spec: SRDataSpec, paired: bool) -> np.ndarray:
@@ -139,7 +168,8 @@ def load_eval_slices(
     Returns:
         ``(hr, lr, subjects, slice_ids)``: ``hr`` (N, H, W) in [0, 1] with H, W multiples of
         the scale (stacks centrally cropped to a common size); ``lr`` (N, H/s, W/s) made by
-        :func:`dnsp.ops.degrade` (``pairs``: the registered LR slices, (N, H, W)); the subject
+        the spec's acquisition model (default :func:`dnsp.ops.degrade`; ``pairs``: the
+        registered LR slices, (N, H, W)); the subject
         id and axial slice index of each slice. Consecutive slices of one subject are
         consecutive axial slices (slab order).
 
@@ -160,8 +190,11 @@ def load_eval_slices(
     hr = np.concatenate([st.hr for st in stacks]).astype(np.float32)
     if stacks[0].lr is not None:
         lr = np.concatenate([st.lr for st in stacks if st.lr is not None]).astype(np.float32)
-    else:
+    elif spec.acquisition is None:
         lr = _simulate_lr(hr, spec)
+    else:  # per subject: noise levels refer to each head's own intensities
+        lr = np.concatenate([_simulate_lr(st.hr, spec, draw_seed(spec, st.subject))
+                             for st in stacks])
     subj = [st.subject for st in stacks for _ in st.slices]
     ids = [int(i) for st in stacks for i in st.slices]
     return hr, lr, subj, ids
