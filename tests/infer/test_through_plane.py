@@ -182,3 +182,13 @@ def test_cli_error_writes_nothing(tmp_path: Path, tiny_default) -> None:
     assert not out.exists()
     with pytest.raises(InputError, match="must be a NIfTI"):
         tp.run_through_plane(_args(inp, tmp_path / "out.png"))
+
+
+def test_projection_makes_the_output_consistent() -> None:
+    data, a = head((16, 16, 7)), affine((1.0, 1.0, 3.5))
+    res = tp.through_plane_volume(data, a, profile="gaussian", method=tiny_method())
+    assert res.consistency > 60 > res.network_consistency
+    raw = tiny_method()
+    raw.project = False
+    res_raw = tp.through_plane_volume(data, a, profile="gaussian", method=raw)
+    assert res_raw.consistency == pytest.approx(res_raw.network_consistency, abs=0.01)

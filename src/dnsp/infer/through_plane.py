@@ -18,7 +18,9 @@
    its centre with the input's, ``n = ceil(m * spacing / target)`` voxels, and
    ``new_affine = affine @ T`` (T scales the slice axis by ``target / spacing`` and shifts it);
 5. the data-consistency figure: the output re-acquired with the slice model against the
-   input (PSNR over the input's range, :func:`reacquisition_psnr`).
+   input (PSNR over the input's range, :func:`reacquisition_psnr`); the network's output is
+   projected onto the consistent set, so the figure of the network before that projection
+   is reported beside it (``network_consistency``).
 
 CLI glue: :func:`add_through_plane_arguments` and :func:`run_through_plane` (for
 ``dnsp upscale``; ``--scale`` first upscales in-plane, then the slice axis goes to the new
@@ -89,6 +91,7 @@ class ThroughPlaneResult:
     in_plane: float
     target: float
     consistency: float = float("nan")
+    network_consistency: float = float("nan")
     adapt: AdaptReport = field(default_factory=AdaptReport)
     seconds: float = 0.0
 
@@ -223,7 +226,8 @@ def through_plane_volume(
         data=np.moveaxis(fine, -1, axis), affine=fine_affine(affine, axis, m, ratio_t, n_t),
         axis=axis, spacing=spacing, thickness=acq.thickness, profile=acq.profile,
         in_plane=in_plane, target=target, consistency=reacquisition_psnr(thick, fine, out_acq),
-        adapt=sr.report, seconds=time.perf_counter() - start)
+        network_consistency=getattr(sr, "raw_consistency", float("nan")), adapt=sr.report,
+        seconds=time.perf_counter() - start)
 
 
 def add_through_plane_arguments(parser: argparse.ArgumentParser) -> None:
@@ -254,7 +258,8 @@ def describe(result: ThroughPlaneResult, thickness_given: bool, profile_given: b
             f"{result.target:.3g} mm (ratio {result.ratio:.3g}), {result.profile} profile "
             f"({how_p}), thickness {result.thickness:.3g} mm ({how_t}); adaptation "
             f"{result.adapt.steps} steps, {result.seconds:.0f} s in all; re-acquired output vs "
-            f"input {result.consistency:.1f} dB")
+            f"input {result.consistency:.1f} dB (network before projection "
+            f"{result.network_consistency:.1f} dB)")
 
 
 def run_through_plane(args: argparse.Namespace) -> int:
