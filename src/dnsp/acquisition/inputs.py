@@ -76,6 +76,10 @@ class NetworkInput:
             return zero_fill_upscale(lr, self.scale)
         return bicubic_upscale(lr, self.scale)
 
+    def image(self, lr: Tensor) -> Tensor:
+        """Channel 0 alone: ``(..., h, w)`` -> ``(..., h * s, w * s)`` (the fallback image)."""
+        return self._image(self.channels[0], lr)
+
     def __call__(self, lr: Tensor, features: np.ndarray | None = None) -> Tensor:
         """Channels of LR slices ``(N, h, w)`` (or one ``(h, w)``): ``(N, C, h*s, w*s)``.
 

@@ -39,7 +39,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from dnsp.acquisition import Acquisition, get_acquisition
+from dnsp.acquisition import Acquisition, NetworkInput, get_acquisition
 from dnsp.devices import resolve_device
 from dnsp.methods.base import check_scale
 from dnsp.ops import dihedral_inverse, dihedral_transform
@@ -215,6 +215,11 @@ class NetworkMethod:
         ensemble: Number K of flips/rotations (:data:`DIHEDRAL`) the network output is
             averaged over: 1 (off), 2, 4 or 8. Costs K network calls per slice; measured
             gains are in docs/upscale.md.
+        inputs: The network's input channels (:class:`dnsp.acquisition.NetworkInput`, e.g.
+            zero-filled and bicubic images plus the acquisition features of each slice) for
+            networks trained on several acquisitions; ``None``: the acquisition's single
+            network input. Channel 0 is the image that tiling, background detection and the
+            out-of-range part use.
 
     Raises:
         ValueError: For a non-integer scale below 2 (without an acquisition), a scale that
@@ -239,6 +244,7 @@ class NetworkMethod:
         threads: int | None = None,
         clip: bool = True,
         ensemble: int = 1,
+        inputs: NetworkInput | None = None,
     ) -> None:
         if ensemble not in ENSEMBLE_SIZES:
             raise ValueError(f"ensemble must be one of {ENSEMBLE_SIZES}, got {ensemble!r}")
@@ -249,6 +255,9 @@ class NetworkMethod:
                              f"{acquisition.scale} ({acquisition.name})")
         self.acquisition = acquisition
         self.scale = acquisition.scale
+        if inputs is not None and inputs.scale != self.scale:
+            raise ValueError(f"the network input is for x{inputs.scale}, not x{self.scale}")
+        self.inputs = inputs
         self.device = resolve_device(device)
         self.net = net.to(self.device).eval()
         self.name = name
@@ -275,7 +284,7 @@ class NetworkMethod:
         """Mean of ``T^-1 F(T x)`` over the first ``ensemble`` transforms T of :data:`DIHEDRAL`."""
         if self.ensemble == 1:
             return self._run_net(x)
-        acc = torch.zeros_like(x)
+        acc = torch.zeros(x.shape[-2:], dtype=x.dtype)
         for k, flip in DIHEDRAL[: self.ensemble]:
             index = k + 4 * flip  # numbering of dihedral_transform
             y = self._run_net(dihedral_transform(x, index).contiguous())
@@ -283,10 +292,10 @@ class NetworkMethod:
         return acc / self.ensemble
 
     def _run_net(self, x: torch.Tensor) -> torch.Tensor:
-        """Network on an upscaled image ``(H, W)`` (CPU tensor), tiled with overlap."""
-        h, w = x.shape
+        """Network on an input ``(H, W)`` or ``(C, H, W)`` on the HR grid, tiled with overlap."""
+        h, w = x.shape[-2:]
         m, t = self.margin, self.tile
-        out = torch.empty_like(x)
+        out = torch.empty((h, w), dtype=x.dtype)
         rows, cols = tile_starts(h, t, self.align), tile_starts(w, t, self.align)
         for r0 in rows:
             for c0 in cols:
@@ -294,7 +303,8 @@ class NetworkMethod:
                 c1 = w if c0 == cols[-1] else min(c0 + t, w)
                 a0, a1 = max(r0 - m, 0), min(r1 + m, h)
                 b0, b1 = max(c0 - m, 0), min(c1 + m, w)
-                patch = x[a0:a1, b0:b1].to(self.device)[None, None]
+                patch = x[..., a0:a1, b0:b1].to(self.device)
+                patch = patch[None, None] if x.ndim == 2 else patch[None]
                 y = self.net(patch)[0, 0].to("cpu", torch.float32)
                 out[r0:r1, c0:c1] = y[r0 - a0:r1 - a0, c0 - b0:c1 - b0]
         return out
@@ -337,11 +347,15 @@ class NetworkMethod:
             for i in range(arr.shape[0]):
                 lr_i = torch.from_numpy(np.ascontiguousarray(arr[i]))
                 inside = lr_i.clamp(0.0, 1.0)
-                xs = self.acquisition.network_input(inside)
+                channels = None if self.inputs is None else self.inputs(inside)
+                xs = (self.acquisition.network_input(inside) if channels is None
+                      else channels[0].clone())
                 # intensities outside the training range [0, 1] (above the 99.9th percentile,
                 # negative values) bypass the network: their part is only interpolated
-                rest = (None if torch.equal(inside, lr_i)
-                        else self.acquisition.network_input(lr_i - inside))
+                rest = None
+                if not torch.equal(inside, lr_i):
+                    rest = (self.acquisition.network_input(lr_i - inside) if self.inputs is None
+                            else self.inputs.image(lr_i - inside))
                 if self.background is None:
                     box: tuple[int, int, int, int] | None = (0, xs.shape[0], 0, xs.shape[1])
                 else:
@@ -352,7 +366,9 @@ class NetworkMethod:
                     # ends on the grid too, so that flipped crops keep the network's grid
                     r1 = min(r1 + (-r1) % self.align, xs.shape[0])
                     c1 = min(c1 + (-c1) % self.align, xs.shape[1])
-                    xs[r0:r1, c0:c1] = self._run_ensemble(xs[r0:r1, c0:c1].contiguous())
+                    net_in = xs if channels is None else channels
+                    xs[r0:r1, c0:c1] = self._run_ensemble(
+                        net_in[..., r0:r1, c0:c1].contiguous())
                 if self.clip:
                     xs.clamp_(0.0, 1.0)
                 if rest is not None:
