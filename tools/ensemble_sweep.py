@@ -10,8 +10,8 @@ import argparse
 
 import torch
 
-from dnsp.methods import get_method
 from dnsp.evaluate.measure import evaluate_methods, load_test_set
+from dnsp.methods import get_method
 from dnsp.methods.network import ENSEMBLE_SIZES, NetworkMethod
 from dnsp.methods.pretrained import load_model
 

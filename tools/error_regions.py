@@ -13,8 +13,8 @@ import numpy as np
 import torch
 from scipy import ndimage
 
-from dnsp.methods import get_method
 from dnsp.evaluate.measure import load_test_set
+from dnsp.methods import get_method
 from dnsp.methods.network import NetworkMethod
 from dnsp.methods.pretrained import load_model
 

@@ -16,7 +16,6 @@ import time
 import numpy as np
 import torch
 
-from dnsp.methods import get_method
 from dnsp.data.degradation import bicubic_upscale_slices, degrade_slices
 from dnsp.data.intensity import percentile_scale
 from dnsp.data.io import load_volume
@@ -24,6 +23,7 @@ from dnsp.data.orientation import to_axial_stack
 from dnsp.data.patches import extract_patch_pairs
 from dnsp.data.slicing import central_slices, foreground_fraction
 from dnsp.evaluate.measure import evaluate_methods, load_test_set
+from dnsp.methods import get_method
 from dnsp.methods.network import NetworkMethod
 from dnsp.methods.pretrained import load_model
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -11,10 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from dnsp.methods import get_method
 from dnsp.data.orientation import axial_axes
 from dnsp.errors import InputError
-from dnsp.methods.network import NetworkMethod
 from dnsp.infer.upscale import (
     find_inputs,
     output_name,
@@ -22,6 +19,8 @@ from dnsp.infer.upscale import (
     upscale_folder,
     upscale_volume,
 )
+from dnsp.methods import get_method
+from dnsp.methods.network import NetworkMethod
 from dnsp.ops import bicubic_upscale
 
 

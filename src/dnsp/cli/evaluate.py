@@ -10,7 +10,8 @@ HELP = "evaluate methods x datasets x scales: per-slice PSNR/SSIM CSV, statistic
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--method", action="append", required=True, metavar="M",
-                   help="bicubic | lrtv | srsw | model:NAME_OR_CHECKPOINT (repeatable)")
+                   help="bicubic | lrtv | srsw | model:NAME_OR_CHECKPOINT (a shipped model "
+                        "or a model/checkpoint file; repeatable)")
     p.add_argument("--dataset", action="append", required=True, metavar="D",
                    help="embedded | ixi:ROOT | brainweb:ROOT | folder:ROOT | pairs:ROOT "
                         "(repeatable; the test split is scored)")

@@ -28,8 +28,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     which.add_argument("--model", "-m", metavar="NAME_OR_CHECKPOINT",
                        help="shipped model name (see --list-models) or a model/checkpoint "
                        "file; default: the shipped DNSP model for the scale")
-    which.add_argument("--method", choices=("bicubic", "lrtv", "srsw"),
-                       help="use a model-based method instead of a network")
+    which.add_argument("--method", metavar="NAME",
+                       help="use a model-based method instead of a network: bicubic, lrtv, "
+                       "srsw (any method registered in dnsp.methods)")
     parser.add_argument("--device", default="auto",
                         help="auto (default: CUDA, else Apple MPS, if available), cpu, cuda, "
                         "cuda:N or mps")
@@ -90,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
     """Build the method, then upscale the file or the folder."""
     from dnsp.errors import InputError
     from dnsp.infer.upscale import upscale_file, upscale_folder
-    from dnsp.methods import MODEL_PREFIX, build_method
+    from dnsp.methods import MODEL_PREFIX, available_methods, build_method
     from dnsp.methods.network import auto_threads
 
     if args.list_models:
@@ -99,6 +100,9 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("give IN, OUT and --scale (see dnsp upscale --help)")
     if args.scale < 2:
         raise InputError(f"--scale must be an integer >= 2, got {args.scale}")
+    if args.method is not None and args.method.lower() not in available_methods():
+        raise InputError(f"unknown --method {args.method!r}; valid: "
+                         f"{', '.join(available_methods())}")
     if args.threads is not None and args.threads < 1:
         raise InputError(f"--threads must be >= 1, got {args.threads}")
     if args.tile_pixels is not None and args.tile_pixels < 1:
@@ -111,9 +115,10 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"output must be a NIfTI file ending in .nii or .nii.gz: {out}")
     try:
         # bicubic keeps every intensity (unclipped); LRTV and SRSW clip to [0, 1] as evaluated
-        spec = args.method or (MODEL_PREFIX + args.model if args.model else None)
+        spec = (args.method.lower() if args.method
+                else MODEL_PREFIX + args.model if args.model else None)
         method = build_method(spec, args.scale, device=args.device,
-                              params={"clip": False} if args.method == "bicubic" else None,
+                              params={"clip": False} if spec == "bicubic" else None,
                               threads=args.threads if args.threads is not None
                               else auto_threads(),
                               max_pixels=args.tile_pixels, ensemble=args.ensemble)

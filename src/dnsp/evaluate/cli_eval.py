@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
@@ -12,12 +11,13 @@ from dnsp.data.datasets import SOURCES, SRDataSpec
 from dnsp.errors import InputError
 from dnsp.evaluate.report import Report
 from dnsp.evaluate.reporting import gain_table, summary_table
-from dnsp.evaluate.runs import SameGridNetwork, evaluate_method, load_eval_set
+from dnsp.evaluate.runs import evaluate_method, load_eval_set
 from dnsp.evaluate.stats import format_paired_table, paired_comparisons
 from dnsp.fsutil import atomic_path
+from dnsp.methods import build_method
 from dnsp.metrics import write_records_csv
 
-__all__ = ["make_method", "parse_dataset", "run_evaluate"]
+__all__ = ["parse_dataset", "run_evaluate"]
 
 
 def parse_dataset(text: str, scale: int) -> tuple[str, SRDataSpec]:
@@ -33,33 +33,20 @@ def parse_dataset(text: str, scale: int) -> tuple[str, SRDataSpec]:
     return name, SRDataSpec(source=source, root=root or None, scale=scale)
 
 
-def make_method(text: str, scale: int, same_grid: bool) -> tuple[str, Any]:
-    """Build a method from ``bicubic``/``lrtv``/``srsw`` or ``model:NAME_OR_CHECKPOINT``."""
-    if text.startswith("model:"):
-        from dnsp.methods.network import NetworkMethod
-        from dnsp.methods.pretrained import load_model
-
-        net, info = load_model(text[len("model:"):])
-        name = info.name
-        return name, SameGridNetwork(net, name) if same_grid else NetworkMethod(net, scale,
-                                                                                  name=name)
-    from dnsp.methods import get_method
-
-    return text, get_method(text)
-
-
 def run_evaluate(args: argparse.Namespace) -> int:
+    """``dnsp evaluate``: every method on every dataset and scale; CSV, tables and a report."""
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     records = []
     for scale in args.scale or [2]:
         for dtext in args.dataset:
             name, spec = parse_dataset(dtext, scale)
-            same_grid = spec.source == "pairs"
             es = load_eval_set(name, spec, split=args.split, max_subjects=args.max_subjects,
-                               max_slices=args.max_slices, scale=1 if same_grid else scale)
+                               max_slices=args.max_slices)
             for mtext in args.method:
-                mname, method = make_method(mtext, scale, same_grid)
+                # networks get the data's acquisition (registered pairs: identity, scale 1)
+                method = build_method(mtext, acquisition=es.acquisition)
+                mname = method.name
                 print(f"[evaluate] {name} x{scale}: {mname} on {len(es)} slices", flush=True)
                 recs, _ = evaluate_method(method, es, name=mname, progress=True)
                 records.extend(recs)

@@ -15,9 +15,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from dnsp.errors import InputError
+from dnsp.yamlio import read_yaml
 
 __all__ = [
     "BUDGETS",
@@ -164,10 +163,7 @@ def load_experiment(name_or_path: str | os.PathLike[str]) -> Experiment:
                              f"{', '.join(available_experiments())}")
     if not path.is_file():
         raise InputError(f"experiment file not found: {path}")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise InputError(f"{path} is not valid YAML: {str(exc).splitlines()[0]}") from None
+    raw = read_yaml(path)
     where = str(path)
     datasets = [
         DatasetDef(name=d["name"], data=dict(d.get("data", {})), prepare=d.get("prepare"),

@@ -27,8 +27,25 @@ from typing import Any
 
 import numpy as np
 
+from dnsp.data.datasets import SRDataSpec, load_eval_slices
+from dnsp.data.degradation import degrade_slices
+from dnsp.data.intensity import percentile_scale
+from dnsp.data.io import load_volume
+from dnsp.data.orientation import to_axial_stack
+from dnsp.data.slicing import central_slices
 from dnsp.errors import InputError
 from dnsp.fsutil import atomic_path
+from dnsp.methods import MODEL_PREFIX, SRMethod, build_method
+from dnsp.methods.pretrained import (
+    available_models,
+    file_sha256,
+    models_dir,
+    read_manifest,
+    resolve_model,
+)
+from dnsp.metrics.image import brain_mask, psnr, ssim
+from dnsp.nets import build_network, count_parameters
+from dnsp.paths import shared_data_root
 
 __all__ = ["SINGLE_PASS", "evaluate_methods", "load_test_set", "main", "volume_test_slices",
            "write_card"]
@@ -38,19 +55,9 @@ _N_SLICES = 40
 SINGLE_PASS = " (single pass)"
 
 
-def _shared_data() -> Path:
-    return Path(__file__).resolve().parents[3] / ".." / "shared" / "data"
-
-
 def volume_test_slices(path: str | Path, scale: int, n: int = _N_SLICES
                        ) -> tuple[np.ndarray, np.ndarray]:
     """(HR, LR) central axial slices of one volume, HR in [0, 1] cropped to a multiple of s."""
-    from dnsp.data.degradation import degrade_slices
-    from dnsp.data.intensity import percentile_scale
-    from dnsp.data.io import load_volume
-    from dnsp.data.orientation import to_axial_stack
-    from dnsp.data.slicing import central_slices
-
     vol = load_volume(path)
     scaled, _ = percentile_scale(vol.data)
     stack = to_axial_stack(scaled, vol.affine)
@@ -63,9 +70,7 @@ def volume_test_slices(path: str | Path, scale: int, n: int = _N_SLICES
 def load_test_set(name: str, scale: int, root: Path | None = None
                   ) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """(HR, LR, subject per slice) of the test set ``name`` (ixi-test, chris_t1, mr-gd)."""
-    from dnsp.data.datasets import SRDataSpec, load_eval_slices
-
-    base = root if root is not None else _shared_data()
+    base = root if root is not None else shared_data_root()
     if name == "ixi-test":
         spec = SRDataSpec(source="ixi", root=str(base / "ixi-t1-2mm"), scale=scale,
                           n_slices=_N_SLICES, split="test")
@@ -79,7 +84,7 @@ def load_test_set(name: str, scale: int, root: Path | None = None
     return hr, lr, [name] * hr.shape[0]
 
 
-def _run(method: Any, lr: np.ndarray, subjects: list[str], scale: int) -> np.ndarray:
+def _run(method: SRMethod, lr: np.ndarray, subjects: list[str], scale: int) -> np.ndarray:
     """Upscale subject by subject (consecutive slices of one head form one stack)."""
     out = np.empty((lr.shape[0], lr.shape[1] * scale, lr.shape[2] * scale), np.float32)
     start = 0
@@ -92,11 +97,9 @@ def _run(method: Any, lr: np.ndarray, subjects: list[str], scale: int) -> np.nda
     return np.clip(out, 0.0, 1.0)
 
 
-def evaluate_methods(methods: dict[str, Any], hr: np.ndarray, lr: np.ndarray,
+def evaluate_methods(methods: Mapping[str, SRMethod], hr: np.ndarray, lr: np.ndarray,
                      subjects: list[str], scale: int) -> dict[str, dict[str, float]]:
     """Mean PSNR / SSIM / masked PSNR and seconds of each method on the slices."""
-    from dnsp.metrics.image import brain_mask, psnr, ssim
-
     masks = [brain_mask(hr[i]) for i in range(hr.shape[0])]
     results: dict[str, dict[str, float]] = {}
     for name, method in methods.items():
@@ -181,9 +184,6 @@ def write_card(scale: int, report: dict[str, Any], folder: Path | None = None) -
     The card lists provenance from the manifest (file, checksum, network, training budget)
     and every measured number of ``report[f"x{scale}"]`` (see :func:`main`).
     """
-    from dnsp.methods.pretrained import file_sha256, models_dir, read_manifest
-    from dnsp.nets import build_network, count_parameters
-
     root = folder if folder is not None else models_dir()
     manifest = read_manifest(root)
     entries = {n: e for n, e in sorted(manifest["models"].items()) if e["scale"] == scale}
@@ -271,10 +271,6 @@ def write_card(scale: int, report: dict[str, Any], folder: Path | None = None) -
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Measure the shipped (and given) models against bicubic; write JSON."""
-    from dnsp.methods import get_method
-    from dnsp.methods.network import NetworkMethod
-    from dnsp.methods.pretrained import available_models, load_model
-
     parser = argparse.ArgumentParser(prog="python -m dnsp.evaluate.measure")
     parser.add_argument("--scales", type=int, nargs="+", default=[2, 3, 4])
     parser.add_argument("--sets", nargs="+", default=["ixi-test", "chris_t1", "mr-gd"])
@@ -289,15 +285,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     for scale in args.scales:
         names = args.models if args.models is not None else [
             m.name for m in available_models() if m.scale == scale]
-        methods: dict[str, Any] = {"bicubic": get_method("bicubic")}
+        methods: dict[str, SRMethod] = {"bicubic": build_method("bicubic")}
         for name in names:
-            net, info = load_model(name)
-            if info.scale == scale:
-                methods[info.name] = NetworkMethod(net, scale, name=info.name,
-                                                   ensemble=info.ensemble)
+            info = resolve_model(name)
+            if info.scale == scale:  # with the model's own self-ensemble, as dnsp upscale
+                methods[info.name] = build_method(MODEL_PREFIX + name, scale)
                 if info.ensemble > 1:
                     single = f"{info.name}{SINGLE_PASS}"
-                    methods[single] = NetworkMethod(net, scale, name=single)
+                    methods[single] = build_method(MODEL_PREFIX + name, scale, ensemble=1,
+                                                   name=single)
         for test_set in args.sets:
             hr, lr, subjects = load_test_set(test_set, scale)
             res = evaluate_methods(methods, hr, lr, subjects, scale)

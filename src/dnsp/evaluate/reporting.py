@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
+from dnsp.checkpoint_io import read_torch_file
 from dnsp.evaluate import figures as F
 from dnsp.evaluate.experiments import Budget, Experiment
 from dnsp.evaluate.report import Report
@@ -18,6 +18,7 @@ from dnsp.evaluate.stats import (
     paired_comparisons,
     two_way_anova,
 )
+from dnsp.yamlio import read_yaml
 
 __all__ = ["build_report", "gain_table", "summary_table"]
 
@@ -95,10 +96,8 @@ def _figures(exp: Experiment, results: pd.DataFrame, out: Path, rep: Report) -> 
                 rep.add_figure(F.fig9_validation_curves(logs, figdir / f"fig9_{tagdir.name}.png"),
                                f"Fig. 9: validation PSNR/SSIM per epoch ({tagdir.name}).")
     if "fig8" in exp.figures and runs.is_dir() and hr0 is not None:
-        import torch
-
         for ck in sorted(runs.glob("*/*/best.pt"))[:2]:
-            state = torch.load(ck, map_location="cpu", weights_only=False)
+            state = read_torch_file(ck, what="checkpoint")
             w = state.get("loss", {}).get("sharpness_filters.weight")
             if w is not None:
                 rep.add_figure(F.fig8_learned_filters(w, hr0, figdir / f"fig8_{ck.parent.name}_"
@@ -175,6 +174,6 @@ def build_report(exp: Experiment, budget_name: str, budget: Budget, results: pd.
                    if exp.path else "")
     for cfg in sorted((out / "runs").glob("*/*/config.yml"))[:12]:
         rep.add_config(f"training run {cfg.parent.parent.name}/{cfg.parent.name}",
-                       yaml.safe_load(cfg.read_text(encoding="utf-8")))
+                       read_yaml(cfg))
     rep.add_environment()
     return rep

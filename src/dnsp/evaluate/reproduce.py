@@ -20,33 +20,26 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dnsp.data.datasets import SRDataSpec, load_eval_slices
+from dnsp.data.datasets import SRDataSpec, discover_subjects, load_eval_slices
+from dnsp.data.io import load_volume, save_volume
+from dnsp.data.lowfield import simulate_low_field
+from dnsp.data.pairs import make_pairs_folder
 from dnsp.errors import InputError, Interrupted
 from dnsp.evaluate.experiments import Budget, DatasetDef, Experiment, MethodDef, dotted_to_nested
-from dnsp.evaluate.runs import (
-    EvalSet,
-    SameGridNetwork,
-    evaluate_method,
-    load_eval_set,
-    subject_runs,
-)
+from dnsp.evaluate.reporting import build_report
+from dnsp.evaluate.runs import EvalSet, evaluate_method, load_eval_set, subject_runs
 from dnsp.fsutil import atomic_path
+from dnsp.methods import SRMethod, build_method, has_capability
+from dnsp.methods.pretrained import default_model
 from dnsp.metrics import read_records_csv, write_records_csv
+from dnsp.paths import shared_data_root
+from dnsp.train.config import config_from_dict
+from dnsp.train.trainer import TrainingInterrupted, train
+from dnsp.yamlio import deep_merge
 
-__all__ = ["ReproduceResult", "reproduce", "shared_data_root"]
+__all__ = ["ReproduceResult", "reproduce"]
 
 _SPEC_FIELDS = {f for f in SRDataSpec.__dataclass_fields__}
-
-
-def shared_data_root() -> Path | None:
-    """``<repo>/../shared/data`` (development data) when present, else None."""
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        cand = parent.parent / "shared" / "data"
-        if (parent / "pyproject.toml").is_file() and cand.is_dir():
-            return cand
-    cand = Path.cwd().parent / "shared" / "data"
-    return cand if cand.is_dir() else None
 
 
 @dataclass
@@ -60,14 +53,6 @@ class ReproduceResult:
     skipped: list[str]
 
 
-def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for k, v in top.items():
-        out[k] = _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) \
-            else v
-    return out
-
-
 def _log(msg: str, quiet: bool) -> None:
     if not quiet:
         print(msg, file=sys.stderr, flush=True)
@@ -78,22 +63,18 @@ def _prepare_dataset(ds: DatasetDef, out: Path, quiet: bool) -> dict[str, Any]:
     data = dict(ds.data)
     if data.get("source") == "ixi" and not data.get("root"):
         root = shared_data_root()
-        if root is None:
-            raise InputError("IXI data not found (../shared/data/ixi-t1-2mm); pass data.root")
+        if not root.is_dir():
+            raise InputError(f"IXI data not found ({root / 'ixi-t1-2mm'}); pass data.root")
         data["root"] = str(root / "ixi-t1-2mm")
     if ds.prepare is None:
         return data
     src = SRDataSpec(**{k: v for k, v in data.items() if k in _SPEC_FIELDS})
-    from dnsp.data.datasets import discover_subjects
-
     paths = [s.files[0] for s in discover_subjects(src)]
     folder = out / "derived" / f"{ds.name}-{ds.prepare}"
     marker = folder / "done.json"
     if not marker.is_file():
         _log(f"[reproduce] preparing {ds.prepare} pairs for {ds.name} in {folder}", quiet)
         if ds.prepare == "registered_pairs":
-            from dnsp.data.pairs import make_pairs_folder
-
             make_pairs_folder(paths, folder, **ds.prepare_params)
         elif ds.prepare == "lowfield":
             _make_lowfield_pairs(paths, folder, **ds.prepare_params)
@@ -110,9 +91,6 @@ def _make_lowfield_pairs(paths: list[Path], folder: Path, b_high: float = 3.0,
                          b_low: float = 1.5, relaxation_factor: float = 1.0,
                          seed: int = 0) -> None:
     """HR = the 3 T volume, LR = its simulated low-field version on the same grid (Sec. IV-E)."""
-    from dnsp.data.io import load_volume, save_volume
-    from dnsp.data.lowfield import simulate_low_field
-
     for sub in ("hr", "lr"):
         (folder / sub).mkdir(parents=True, exist_ok=True)
     for k, p in enumerate(paths):
@@ -125,29 +103,24 @@ def _make_lowfield_pairs(paths: list[Path], folder: Path, b_high: float = 3.0,
 
 def _train_config(exp: Experiment, m: MethodDef, budget: Budget, data: dict[str, Any],
                   run_dir: Path, quiet: bool, overrides: dict[str, Any]) -> Any:
-    from dnsp.train.config import config_from_dict
-
-    cfg = _deep_merge(exp.train, m.train or {})
-    cfg = _deep_merge(cfg, {"data": data})
-    cfg = _deep_merge(cfg, dotted_to_nested(budget.train))
+    cfg = deep_merge(exp.train, m.train or {})
+    cfg = deep_merge(cfg, {"data": data})
+    cfg = deep_merge(cfg, dotted_to_nested(budget.train))
     model = cfg.get("model", {}).get("name", "edsr-small")
-    cfg = _deep_merge(cfg, dotted_to_nested(budget.model_train.get(model, {})))
+    cfg = deep_merge(cfg, dotted_to_nested(budget.model_train.get(model, {})))
     if model in budget.model_map:
         target = budget.model_map[model]
-        cfg = _deep_merge(cfg, {"model": target if isinstance(target, dict) else {"name": target}})
-    cfg = _deep_merge(cfg, dotted_to_nested(overrides))
-    cfg = _deep_merge(cfg, {"name": m.name, "run": {"out_dir": str(run_dir),
+        cfg = deep_merge(cfg, {"model": target if isinstance(target, dict) else {"name": target}})
+    cfg = deep_merge(cfg, dotted_to_nested(overrides))
+    cfg = deep_merge(cfg, {"name": m.name, "run": {"out_dir": str(run_dir),
                                                      "progress": not quiet}})
     return config_from_dict(cfg).validate()
 
 
 def _trained_method(exp: Experiment, m: MethodDef, budget: Budget, data: dict[str, Any],
-                    run_dir: Path, scale: int, same_grid: bool, quiet: bool,
-                    overrides: dict[str, Any]) -> Any:
-    from dnsp.methods.network import NetworkMethod
-    from dnsp.methods.pretrained import load_model
-    from dnsp.train.trainer import TrainingInterrupted, train
-
+                    run_dir: Path, es: EvalSet, quiet: bool, overrides: dict[str, Any]
+                    ) -> SRMethod:
+    """Train ``m`` (resumable) and return its network with the acquisition of ``es``."""
     cfg = _train_config(exp, m, budget, data, run_dir, quiet, overrides)
     done = run_dir / "done.json"
     if not done.is_file():
@@ -161,39 +134,29 @@ def _trained_method(exp: Experiment, m: MethodDef, budget: Budget, data: dict[st
         with atomic_path(done) as tmp:
             tmp.write_text(json.dumps({"epochs": result.epochs, "best": result.best_value}))
     ckpt = run_dir / "best.pt" if (run_dir / "best.pt").is_file() else run_dir / "last.pt"
-    net, _ = load_model(str(ckpt))
-    if same_grid:
-        return SameGridNetwork(net, name=m.name)
-    return NetworkMethod(net, scale, name=m.name)
+    return build_method(str(ckpt), acquisition=es.acquisition, name=m.name)
 
 
 def _baseline_method(m: MethodDef, budget: Budget, spec: SRDataSpec,
-                     max_subjects: int | None) -> Any:
-    from dnsp.methods import get_method
-
+                     max_subjects: int | None) -> SRMethod:
     params = {**m.params, **budget.baseline_params.get(m.name, {})}
-    method = get_method(m.baseline or "", **params)
-    if hasattr(method, "fit"):  # example-based methods learn from the training split
+    method = build_method(m.baseline or "", params=params)
+    if has_capability(method, "learns_from_examples"):  # e.g. SRSW's patch library
         hr, _, subjects, _ = load_eval_slices(spec, "train")
         stacks = [hr[a:b] for _, a, b in subject_runs(subjects)]
-        method.fit(stacks[: max_subjects] if max_subjects else stacks, spec.scale)
+        method.fit(stacks[: max_subjects] if max_subjects else stacks, spec.scale)  # type: ignore[attr-defined]
     return method
 
 
-def _pretrained_method(m: MethodDef, scale: int) -> Any:
+def _pretrained_method(m: MethodDef, es: EvalSet) -> SRMethod | None:
     """A shipped model as a method, or None when ``pretrained: default`` has no model."""
-    from dnsp.methods.network import NetworkMethod
-    from dnsp.methods.pretrained import default_model, load_model
-
     if m.pretrained == "default":
         try:
-            name = default_model(scale)
+            default_model(es.scale)
         except InputError:
             return None
-    else:
-        name = str(m.pretrained)
-    net, _ = load_model(name)
-    return NetworkMethod(net, scale, name=m.name)
+        return build_method(None, acquisition=es.acquisition, name=m.name)
+    return build_method(str(m.pretrained), acquisition=es.acquisition, name=m.name)
 
 
 def _sample_index(es: EvalSet) -> int:
@@ -223,7 +186,7 @@ def reproduce(
     out = Path(out_dir)
     (out / "results" / "parts").mkdir(parents=True, exist_ok=True)
     (out / "results" / "samples").mkdir(parents=True, exist_ok=True)
-    has_shared = shared_data_root() is not None
+    has_shared = shared_data_root().is_dir()
     datasets = [d for d in exp.datasets if budget.datasets is None or d.name in budget.datasets]
     skipped = [f"{d.name} (needs ../shared/data, which is absent)" for d in datasets
                if d.needs_shared_data and not has_shared]
@@ -234,12 +197,11 @@ def reproduce(
     parts: list[pd.DataFrame] = []
     for ds in datasets:
         data = _prepare_dataset(ds, out, quiet)
-        same_grid = data.get("source") == "pairs"
         for scale in scales:
             spec_data = {**data, "scale": int(scale)}
             spec = SRDataSpec(**{k: v for k, v in spec_data.items() if k in _SPEC_FIELDS})
             es = load_eval_set(ds.name, spec, max_subjects=budget.max_subjects,
-                               max_slices=budget.max_slices, scale=1 if same_grid else scale)
+                               max_slices=budget.max_slices)
             for frac in fractions:
                 tag = f"{ds.name}-x{scale}-f{round(100 * frac)}"
                 for m in methods:
@@ -248,10 +210,11 @@ def reproduce(
                     part = out / "results" / "parts" / f"{tag}-{m.name}.csv"
                     if not part.is_file():
                         _log(f"[reproduce] {tag}: {m.name}", quiet)
+                        method: SRMethod | None
                         if m.kind == "baseline":
                             method = _baseline_method(m, budget, spec, budget.max_subjects)
                         elif m.kind == "pretrained":
-                            method = _pretrained_method(m, scale)
+                            method = _pretrained_method(m, es)
                             if method is None:
                                 skipped.append(f"{m.name} (no shipped x{scale} model)")
                                 continue
@@ -259,8 +222,8 @@ def reproduce(
                             d = {**spec_data, "train_fraction": frac,
                                  "cache_dir": str(out / "cache")}
                             method = _trained_method(exp, m, budget, d,
-                                                     out / "runs" / tag / m.name, scale,
-                                                     same_grid, quiet, overrides or {})
+                                                     out / "runs" / tag / m.name, es, quiet,
+                                                     overrides or {})
                         records, preds = evaluate_method(method, es, name=m.name,
                                                          progress=not quiet)
                         k = _sample_index(es)
@@ -277,8 +240,6 @@ def reproduce(
     results = pd.concat(parts, ignore_index=True)
     with atomic_path(out / "results" / "per_slice.csv") as tmp:
         results.to_csv(tmp, index=False)
-    from dnsp.evaluate.reporting import build_report
-
     report = build_report(exp, budget_name, budget, results, out, skipped)
     if report_hook is not None:
         report_hook(report, results)

@@ -1,8 +1,10 @@
 """Run SR methods on evaluation slices and record per-slice PSNR/SSIM (SPEC section 6).
 
-Every method, network or model-based, is used through the :class:`dnsp.methods.base.SRMethod`
+Every method, network or model-based, is used through the :class:`dnsp.methods.SRMethod`
 interface: ``upscale_stack(lr (N, h, w), scale) -> (N, h*s, w*s)`` on consecutive axial
-slices of one subject, intensities in [0, 1].
+slices of one subject, intensities in [0, 1]. An :class:`EvalSet` knows the acquisition model
+of its LR slices (:func:`eval_acquisition`: registered pairs are on the HR grid, scale 1), and
+networks are built with it (:func:`dnsp.methods.build_method`).
 """
 
 from __future__ import annotations
@@ -12,15 +14,15 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import torch
-from torch import nn
 from tqdm import tqdm
 
-from dnsp.methods.base import SRMethod
+from dnsp.acquisition import Acquisition, get_acquisition
 from dnsp.data.datasets import SRDataSpec, load_eval_slices
+from dnsp.data.sources import get_source
+from dnsp.methods import SRMethod
 from dnsp.metrics import SliceRecord, evaluate_slices
 
-__all__ = ["EvalSet", "SameGridNetwork", "evaluate_method", "load_eval_set", "subject_runs"]
+__all__ = ["EvalSet", "eval_acquisition", "evaluate_method", "load_eval_set", "subject_runs"]
 
 
 @dataclass
@@ -29,7 +31,7 @@ class EvalSet:
 
     Attributes:
         dataset: Dataset name used in the results table.
-        scale: SR factor (1 for registered pairs on a common grid).
+        acquisition: The acquisition model of the LR slices (:func:`eval_acquisition`).
         hr: (N, H, W) HR slices in [0, 1].
         lr: (N, H/s, W/s) LR slices (pairs: (N, H, W)).
         subjects: Subject id of each slice; slices of a subject are consecutive.
@@ -37,14 +39,30 @@ class EvalSet:
     """
 
     dataset: str
-    scale: int
+    acquisition: Acquisition
     hr: np.ndarray
     lr: np.ndarray
     subjects: list[str]
     slices: list[int]
 
+    @property
+    def scale(self) -> int:
+        """SR factor of the LR slices (1 for registered pairs on a common grid)."""
+        return self.acquisition.scale
+
     def __len__(self) -> int:
         return int(self.hr.shape[0])
+
+
+def eval_acquisition(spec: SRDataSpec) -> Acquisition:
+    """The acquisition model of the evaluation LR slices of ``spec``.
+
+    A paired source (registered LR scans resampled onto the HR grid) gives ``identity``
+    (scale 1); every other source simulates LR with the paper's ``gaussian`` at ``spec.scale``.
+    """
+    if get_source(spec.source).paired:
+        return get_acquisition("identity")
+    return get_acquisition("gaussian", scale=spec.scale)
 
 
 def subject_runs(subjects: Sequence[str]) -> Iterator[tuple[str, int, int]]:
@@ -58,7 +76,7 @@ def subject_runs(subjects: Sequence[str]) -> Iterator[tuple[str, int, int]]:
 
 def load_eval_set(
     name: str, spec: SRDataSpec, *, split: str = "test", max_subjects: int | None = None,
-    max_slices: int | None = None, scale: int | None = None,
+    max_slices: int | None = None,
 ) -> EvalSet:
     """Load the evaluation slices of ``spec`` and optionally keep fewer of them.
 
@@ -68,7 +86,6 @@ def load_eval_set(
         split: "test" (default), "val" or "train".
         max_subjects: Keep the first N subjects of the split.
         max_slices: Keep the N central slices of each kept subject.
-        scale: Reported scale (default ``spec.scale``; 1 for same-grid pairs).
     """
     hr, lr, subjects, slices = load_eval_slices(spec, split)
     keep: list[int] = []
@@ -81,7 +98,7 @@ def load_eval_set(
         keep.extend(range(first, first + m))
     idx = np.asarray(keep, dtype=np.int64)
     return EvalSet(
-        dataset=name, scale=spec.scale if scale is None else scale, hr=hr[idx], lr=lr[idx],
+        dataset=name, acquisition=eval_acquisition(spec), hr=hr[idx], lr=lr[idx],
         subjects=[subjects[i] for i in idx], slices=[slices[i] for i in idx],
     )
 
@@ -108,7 +125,7 @@ def evaluate_method(
     bar = tqdm(total=len(es.subjects), desc=f"evaluate {label}", unit="slice",
                file=sys.stderr, disable=not progress)
     for subject, start, stop in subject_runs(es.subjects):
-        out = np.asarray(method.upscale_stack(es.lr[start:stop], max(es.scale, 1)))
+        out = np.asarray(method.upscale_stack(es.lr[start:stop], es.scale))
         h, w = es.hr.shape[-2:]
         if out.shape[-2] < h or out.shape[-1] < w:
             raise ValueError(f"{label} returned {out.shape[-2:]} for HR slices of {(h, w)}")
@@ -120,29 +137,3 @@ def evaluate_method(
         bar.update(stop - start)
     bar.close()
     return records, preds
-
-
-class SameGridNetwork:
-    """A network applied to inputs already on the HR grid (registered pairs, Sec. IV-F).
-
-    Args:
-        net: Network mapping (B, 1, H, W) -> (B, 1, H, W).
-        name: Reported name.
-        batch: Slices per forward pass.
-    """
-
-    def __init__(self, net: nn.Module, name: str = "network", batch: int = 4) -> None:
-        self.net = net.eval()
-        self.name = name
-        self.batch = batch
-
-    def upscale_stack(self, lr: np.ndarray, scale: int = 1) -> np.ndarray:
-        """Map (N, H, W) inputs to (N, H, W) outputs (``scale`` must be 1)."""
-        if scale != 1:
-            raise ValueError(f"SameGridNetwork maps images on a common grid; got scale {scale}")
-        x = torch.from_numpy(np.ascontiguousarray(lr, dtype=np.float32)).unsqueeze(1)
-        outs = []
-        with torch.inference_mode():
-            for i in range(0, x.shape[0], self.batch):
-                outs.append(self.net(x[i : i + self.batch]).squeeze(1))
-        return torch.cat(outs).numpy()

@@ -1,7 +1,7 @@
 """The dihedral group D4 of the square (8 flips/90-degree rotations) on the last two axes.
 
 Used by training augmentation (:mod:`dnsp.data.augment`) and by the self-ensemble at
-inference (:class:`dnsp.infer.network.NetworkMethod`).
+inference (:class:`dnsp.methods.network.NetworkMethod`).
 """
 
 from __future__ import annotations

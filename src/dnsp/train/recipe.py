@@ -21,7 +21,8 @@ Training patches (and the sharp/smooth patches of the sharpness measure S) of al
 are concatenated; validation uses the main ``data`` source. The trainer (:class:`dnsp.train.
 trainer.Trainer`) is used unchanged; with a time budget it stops after the step that crosses
 the budget, and the last weights are exported (:func:`dnsp.methods.pretrained.save_model_file`)
-with their SHA-256 recorded in ``manifest.json``.
+with their SHA-256 recorded in ``manifest.json``. A recipe file is read with
+:func:`dnsp.yamlio.read_yaml` (so it may name a ``base:`` file).
 
 Run: ``python -m dnsp.train.recipe configs/pretrained/edsr-ap-x2.yml [key=value ...]``.
 """
@@ -40,14 +41,22 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import yaml
 
+from dnsp.checkpoint_io import read_torch_file
+from dnsp.data.datasets import prepare_sr_data
 from dnsp.errors import InputError
 from dnsp.fsutil import atomic_path
 from dnsp.methods.network import ENSEMBLE_SIZES
+from dnsp.methods.pretrained import models_dir, save_model_file
+from dnsp.nets import build_network
+from dnsp.train.config import apply_overrides, config_from_dict
+from dnsp.train.data import TrainData, data_spec, load_train_data
+from dnsp.train.trainer import Trainer, TrainingInterrupted
+from dnsp.yamlio import read_yaml
 
 __all__ = [
     "Recipe",
+    "RecipeTrainer",
     "build_recipe_data",
     "export_model",
     "load_recipe",
@@ -77,18 +86,10 @@ def load_recipe(path: str | os.PathLike[str], overrides: Sequence[str] = ()) -> 
     Raises:
         InputError: Missing/invalid file, unknown keys or values.
     """
-    from dnsp.train.config import apply_overrides, config_from_dict
-
     p = Path(path)
     if not p.is_file():
         raise InputError(f"recipe file not found: {p}")
-    try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise InputError(f"recipe {p} is not valid YAML: {exc}") from exc
-    if not isinstance(raw, dict):
-        raise InputError(f"recipe {p} must be a mapping")
-    raw = apply_overrides(raw, overrides)
+    raw = apply_overrides(read_yaml(p), overrides)
     section = raw.pop("recipe", {}) or {}
     names = {f.name for f in fields(Recipe)}
     unknown = sorted(set(section) - names)
@@ -103,9 +104,6 @@ def load_recipe(path: str | os.PathLike[str], overrides: Sequence[str] = ()) -> 
 
 def build_recipe_data(cfg: Any, recipe: Recipe) -> Any:
     """TrainData with the training patches of the main source and every extra source."""
-    from dnsp.data.datasets import prepare_sr_data
-    from dnsp.train.data import TrainData, data_spec, load_train_data
-
     main_data = load_train_data(cfg.data)
     xs, ys = [main_data.train_inputs], [main_data.train_targets]
     sharp = [main_data.sharp] if main_data.sharp is not None else []
@@ -153,12 +151,9 @@ def export_model(
     Returns:
         The written model file.
     """
-    from dnsp.methods.pretrained import models_dir, save_model_file
-    from dnsp.nets import build_network
-
     root = Path(folder) if folder is not None else models_dir()
     root.mkdir(parents=True, exist_ok=True)
-    ckpt = torch.load(str(checkpoint), map_location="cpu", weights_only=False)
+    ckpt = read_torch_file(checkpoint, what="checkpoint")
     network = ckpt["network"]["name"]
     params = dict(ckpt["network"]["params"])
     scale = int(ckpt["config"]["data"]["scale"])
@@ -200,28 +195,20 @@ def zero_last_conv(net: torch.nn.Module) -> None:
             convs[-1].bias.zero_()
 
 
-def _recipe_trainer_class() -> type:
-    from dnsp.train.trainer import Trainer
+class RecipeTrainer(Trainer):
+    """The trainer, with the optional zero-initialised output layer of the recipe."""
 
-    class RecipeTrainer(Trainer):
-        """The trainer, with the optional zero-initialised output layer of the recipe."""
+    zero_tail = False
 
-        zero_tail = False
-
-        def _setup(self) -> None:
-            super()._setup()
-            if self.zero_tail:
-                zero_last_conv(self.model)
-
-    return RecipeTrainer
+    def _setup(self) -> None:
+        super()._setup()
+        if self.zero_tail:
+            zero_last_conv(self.model)
 
 
 def run_recipe(path: str | os.PathLike[str], overrides: Sequence[str] = (),
                quiet: bool = False) -> Path:
     """Train according to a recipe file, export the model if asked; returns the checkpoint."""
-    from dnsp.train.trainer import Trainer, TrainingInterrupted
-
-    recipe_trainer = _recipe_trainer_class()
     cfg, recipe = load_recipe(path, overrides)
     t_data = time.perf_counter()
     data = build_recipe_data(cfg, recipe)
@@ -237,7 +224,7 @@ def run_recipe(path: str | os.PathLike[str], overrides: Sequence[str] = (),
         if over_time or (recipe.max_steps is not None and step >= recipe.max_steps):
             trainer.request_stop()
 
-    trainer = recipe_trainer(cfg, data, quiet=quiet, on_step=on_step)
+    trainer = RecipeTrainer(cfg, data, quiet=quiet, on_step=on_step)
     trainer.zero_tail = recipe.zero_tail
     stopped = False
     try:
