@@ -61,3 +61,17 @@ def test_scale_mismatch_is_refused() -> None:
     with pytest.raises(ValueError, match="x3"):
         NetworkMethod(_net(1), acquisition=get_acquisition("gaussian", scale=2),
                       inputs=NetworkInput(3))
+
+
+def test_model_file_with_inputs_builds_a_multichannel_method(tmp_path, lr: np.ndarray) -> None:
+    from dnsp.methods import build_method
+    from dnsp.methods.pretrained import save_model_file
+
+    net = _net(4)
+    path = tmp_path / "m.pt"
+    save_model_file(net, "edsr", {"n_blocks": 2, "n_feats": 8, "in_channels": 4,
+                                  "input_skip": True, "unshuffle": 2}, 2, path,
+                    meta={"inputs": ["zerofill", "features"]})
+    method = build_method(str(path), 2)
+    assert method.inputs == NetworkInput(2, ("zerofill", "features"))
+    assert method.upscale_stack(lr, 2).shape == (2, 60, 52)

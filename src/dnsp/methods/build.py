@@ -22,7 +22,7 @@ from typing import Any
 
 import torch
 
-from dnsp.acquisition import Acquisition, get_acquisition
+from dnsp.acquisition import Acquisition, NetworkInput, get_acquisition
 from dnsp.devices import resolve_device
 from dnsp.errors import InputError
 from dnsp.methods.base import SRMethod, available_methods, check_scale, get_method
@@ -130,7 +130,9 @@ def build_method(
             f"model {info.name!r} was trained for x{info.scale}; use --scale {info.scale} "
             "or choose another model"
         )
+    inputs = None if info.inputs is None else NetworkInput(acq.scale, tuple(info.inputs))
     return NetworkMethod(net, acquisition=acq, name=name or info.name,
                          device=resolve_device(device, option="--device"),
                          max_pixels=max_pixels or DEFAULT_MAX_PIXELS, threads=threads,
-                         ensemble=ensemble if ensemble is not None else info.ensemble)
+                         ensemble=ensemble if ensemble is not None else info.ensemble,
+                         inputs=inputs)

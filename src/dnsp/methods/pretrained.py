@@ -85,6 +85,12 @@ class ModelInfo:
         """Self-ensemble size ``dnsp upscale`` uses by default (manifest field, else 1)."""
         return int(self.meta.get("ensemble", 1))
 
+    @property
+    def inputs(self) -> list[str] | None:
+        """The network's input channels (manifest field ``inputs``; ``None``: one bicubic)."""
+        chans = self.meta.get("inputs")
+        return None if chans is None else [str(c) for c in chans]
+
 
 def models_dir() -> Path:
     """Folder of the shipped models inside the installed package."""
@@ -219,10 +225,23 @@ def _spec_from_object(obj: Any, path: Path) -> tuple[str, dict[str, Any], int, M
     return network, kwargs, scale, state
 
 
+def _inputs_of(obj: Mapping[str, Any]) -> list[str] | None:
+    """Input channels stored in a model file (``meta.inputs``) or a checkpoint's config."""
+    meta = obj.get("meta") if isinstance(obj.get("meta"), Mapping) else {}
+    data = obj.get("config", {}).get("data") if isinstance(obj.get("config"), Mapping) else None
+    chans = meta.get("inputs") if meta.get("inputs") is not None else (
+        data.get("inputs") if isinstance(data, Mapping) else None)
+    return None if chans is None else [str(c) for c in chans]
+
+
 def _describe_checkpoint(path: Path) -> ModelInfo:
-    network, kwargs, scale, _ = _spec_from_object(read_torch_file(path, what="model file"), path)
+    obj = read_torch_file(path, what="model file")
+    network, kwargs, scale, _ = _spec_from_object(obj, path)
+    meta: dict[str, Any] = {"source": "checkpoint"}
+    if isinstance(obj, Mapping) and _inputs_of(obj) is not None:
+        meta["inputs"] = _inputs_of(obj)
     return ModelInfo(name=path.name, path=path, scale=scale, network=network,
-                     network_kwargs=kwargs, sha256=None, meta={"source": "checkpoint"})
+                     network_kwargs=kwargs, sha256=None, meta=meta)
 
 
 def _build(network: str, kwargs: Mapping[str, Any], state: Mapping[str, Any], path: Path
