@@ -107,3 +107,19 @@ def test_zero_last_conv_starts_at_the_input(tiny_net: torch.nn.Module) -> None:
         assert torch.equal(tiny_net(x), x)
     with pytest.raises(ValueError, match="no 2-D convolution"):
         zero_last_conv(torch.nn.Linear(2, 2))
+
+
+def test_init_from_model_widens_the_first_layer() -> None:
+    from dnsp.nets.edsr import EDSR
+    from dnsp.train.recipe import init_from_model
+
+    torch.manual_seed(0)
+    src = EDSR(n_blocks=1, n_feats=4, input_skip=True, unshuffle=2).eval()
+    dst = EDSR(n_blocks=1, n_feats=4, in_channels=3, input_skip=True, unshuffle=2).eval()
+    assert init_from_model(dst, src) == ["head.weight"]
+    x = torch.rand(2, 1, 8, 8)
+    extra = torch.rand(2, 2, 8, 8)
+    with torch.no_grad():  # the new channels start with zero weights: same output as src
+        torch.testing.assert_close(dst(torch.cat([x, extra], 1)), src(x))
+    with pytest.raises(ValueError, match="does not fit"):
+        init_from_model(EDSR(n_blocks=1, n_feats=8, unshuffle=2), src)

@@ -90,7 +90,8 @@ def random_dihedral(
 
     Args:
         x: Input patches ``(B, ..., P, P)`` (square in the last two axes).
-        y: Target patches of the same shape.
+        y: Target patches of the same shape, except that ``x`` may have more channels
+            (axis 1) than ``y``.
         generator: CPU generator for the draw (seeded by the trainer per step, so a resumed
             run sees the same transforms).
 
@@ -100,7 +101,7 @@ def random_dihedral(
     Raises:
         ValueError: If the shapes differ or the patches are not square.
     """
-    if x.shape != y.shape:
+    if x.shape[0] != y.shape[0] or x.shape[2:] != y.shape[2:] or x.ndim != y.ndim:
         raise ValueError(f"x and y must have the same shape, got {tuple(x.shape)} and "
                          f"{tuple(y.shape)}")
     if x.ndim < 3 or x.shape[-1] != x.shape[-2]:

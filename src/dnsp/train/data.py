@@ -24,12 +24,13 @@ __all__ = ["TrainData", "data_spec", "load_train_data"]
 def _check_pair(a: Tensor, b: Tensor, what: str) -> None:
     if not isinstance(a, Tensor) or not isinstance(b, Tensor):
         raise InputError(f"{what} inputs and targets must be tensors")
-    if a.shape != b.shape:
+    if a.dim() != b.dim() or a.shape[0] != b.shape[0] or a.shape[2:] != b.shape[2:]:
         raise InputError(f"{what} inputs {tuple(a.shape)} and targets {tuple(b.shape)} differ")
-    if a.dim() not in (4, 5) or a.shape[1] != 1 or a.shape[0] < 1:
+    if a.dim() not in (4, 5) or b.shape[1] != 1 or a.shape[1] < 1 or a.shape[0] < 1 or (
+            a.dim() == 5 and a.shape[1] != 1):
         raise InputError(
-            f"{what} tensors must be (N, 1, H, W) or (N, 1, D, H, W) with N >= 1, got "
-            f"{tuple(a.shape)}"
+            f"{what} tensors must be (N, C, H, W) inputs with (N, 1, H, W) targets, or "
+            f"(N, 1, D, H, W), with N >= 1; got {tuple(a.shape)} and {tuple(b.shape)}"
         )
     if not (torch.isfinite(a).all() and torch.isfinite(b).all()):
         raise InputError(f"{what} tensors contain non-finite values")
@@ -42,7 +43,8 @@ class TrainData:
     Attributes:
         train_inputs: Bicubic-upscaled LR patches ``(P, 1, p, p)`` (3-D nets: ``(P, 1, d, p, p)``).
         train_targets: Matching HR patches.
-        val_inputs: Held-out whole slices ``(N, 1, H, W)`` (3-D nets: ``(N, 1, D, H, W)``).
+        val_inputs: Held-out whole slices ``(N, C, H, W)`` (C input channels, usually 1;
+            3-D nets: ``(N, 1, D, H, W)``).
         val_targets: Matching HR slices.
         sharp: Sharp patches ``(N_T, 1, P, P)`` for S (paper Sec. III), or None.
         smooth: Smooth patches ``(N_T, 1, P, P)``, or None.

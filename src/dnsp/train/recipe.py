@@ -16,6 +16,8 @@ committed ``configs/pretrained/*.yml``): a normal training config (sections ``mo
       zero_tail: true           # zero the last convolution: training starts at the bicubic
                                 # input (networks with input_skip), useful for short budgets
       ensemble: 8               # self-ensemble size dnsp upscale uses by default (1, 2, 4, 8)
+      init_from: dnsp-edsr-ap-x2  # start from this model's weights (a shipped name or file);
+                                # input channels it lacks start at zero (init_from_model)
 
 Training patches (and the sharp/smooth patches of the sharpness measure S) of all sources
 are concatenated; validation uses the main ``data`` source. The trainer (:class:`dnsp.train.
@@ -47,7 +49,7 @@ from dnsp.data.datasets import prepare_sr_data
 from dnsp.errors import InputError
 from dnsp.fsutil import atomic_path
 from dnsp.methods.network import ENSEMBLE_SIZES
-from dnsp.methods.pretrained import models_dir, save_model_file
+from dnsp.methods.pretrained import load_model, models_dir, save_model_file
 from dnsp.nets import build_network
 from dnsp.train.config import apply_overrides, config_from_dict
 from dnsp.train.data import TrainData, data_spec, load_train_data
@@ -59,6 +61,7 @@ __all__ = [
     "RecipeTrainer",
     "build_recipe_data",
     "export_model",
+    "init_from_model",
     "load_recipe",
     "main",
     "run_recipe",
@@ -78,6 +81,7 @@ class Recipe:
     card: str | None = None
     zero_tail: bool = False
     ensemble: int = 1
+    init_from: str | None = None
 
 
 def load_recipe(path: str | os.PathLike[str], overrides: Sequence[str] = ()) -> tuple[Any, Recipe]:
@@ -159,7 +163,12 @@ def export_model(
     scale = int(ckpt["config"]["data"]["scale"])
     net = build_network(network, **params)
     net.load_state_dict(ckpt["model"])
+    data_cfg = ckpt["config"]["data"]
     meta = {"variant": ckpt["config"]["loss"]["variant"], **dict(extra or {})}
+    if data_cfg.get("inputs") is not None:  # multi-channel networks: how to form their input
+        meta["inputs"] = list(data_cfg["inputs"])
+    if data_cfg.get("acquisition") is not None:  # what it was trained on
+        meta["acquisition"] = data_cfg["acquisition"]
     out = root / f"{name}.pt"
     digest = save_model_file(net, network, params, scale, out, meta=meta)
     manifest_path = root / "manifest.json"
@@ -195,13 +204,60 @@ def zero_last_conv(net: torch.nn.Module) -> None:
             convs[-1].bias.zero_()
 
 
+def init_from_model(net: torch.nn.Module, source: torch.nn.Module) -> list[str]:
+    """Copy ``source``'s weights into ``net`` where they fit; widen the first convolution.
+
+    A network given more input channels than ``source`` had (e.g. the zero-filled image and
+    the acquisition features beside the image) gets ``source``'s first-layer weights on its
+    first input channel and zeros on the others, so it starts as exactly ``source`` on that
+    channel. With space-to-depth by ``u`` (``pixel_unshuffle``), input channel ``c`` occupies
+    first-layer channels ``c*u^2 .. (c+1)*u^2 - 1``.
+
+    Returns:
+        Names of the tensors that were widened.
+
+    Raises:
+        ValueError: A tensor that neither fits nor is a widened first layer.
+    """
+    own, theirs = net.state_dict(), source.state_dict()
+    widened = []
+    for key, value in theirs.items():
+        if key not in own:
+            raise ValueError(f"{key} of the initial model is not in the network")
+        if own[key].shape == value.shape:
+            own[key] = value.clone()
+        elif (value.ndim == 4 and own[key].ndim == 4 and own[key].shape[0] == value.shape[0]
+              and own[key].shape[2:] == value.shape[2:] and own[key].shape[1] > value.shape[1]):
+            wide = torch.zeros_like(own[key])
+            wide[:, : value.shape[1]] = value
+            own[key] = wide
+            widened.append(key)
+        else:
+            raise ValueError(f"{key}: shape {tuple(value.shape)} of the initial model does not "
+                             f"fit {tuple(own[key].shape)}")
+    net.load_state_dict(own)
+    return widened
+
+
 class RecipeTrainer(Trainer):
-    """The trainer, with the optional zero-initialised output layer of the recipe."""
+    """The trainer, with the recipe's initialisation (``init_from``, ``zero_tail``).
+
+    Both apply to a new run only: a resumed run continues from its checkpoint.
+    """
 
     zero_tail = False
+    init_from: str | None = None
 
     def _setup(self) -> None:
         super()._setup()
+        if self.resume:
+            return
+        if self.init_from:
+            source, _ = load_model(self.init_from)
+            try:
+                init_from_model(self.model, source)
+            except ValueError as exc:
+                raise InputError(f"recipe.init_from {self.init_from}: {exc}") from exc
         if self.zero_tail:
             zero_last_conv(self.model)
 
@@ -226,6 +282,7 @@ def run_recipe(path: str | os.PathLike[str], overrides: Sequence[str] = (),
 
     trainer = RecipeTrainer(cfg, data, quiet=quiet, on_step=on_step)
     trainer.zero_tail = recipe.zero_tail
+    trainer.init_from = recipe.init_from
     stopped = False
     try:
         trainer.fit()
@@ -248,6 +305,8 @@ def run_recipe(path: str | os.PathLike[str], overrides: Sequence[str] = (),
                                "schedule": cfg.optim.schedule,
                                "augment": cfg.data.augment,
                                "strip_fraction": cfg.data.strip_fraction,
+                               "acquisition_draws": cfg.data.acquisition_draws,
+                               "init_from": recipe.init_from,
                                "device": str(trainer.device),
                                "torch_threads": torch.get_num_threads()}})
         print(f"exported {out}", flush=True)

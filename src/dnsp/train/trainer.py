@@ -309,8 +309,9 @@ def validate(
 
 
 def baseline_metrics(inputs: Tensor, targets: Tensor) -> dict[str, float]:
-    """PSNR/SSIM of the network inputs themselves (bicubic upscaling) on the validation set."""
-    return validate(nn.Identity(), inputs, targets)
+    """PSNR/SSIM of the network inputs themselves (channel 0: the upscaled LR) on the
+    validation set."""
+    return validate(nn.Identity(), inputs[:, :1], targets)
 
 
 # ---------------------------------------------------------------------------------------------
