@@ -74,6 +74,10 @@ def test_network_input_channels() -> None:
     assert NetworkInput(1, ("bicubic",))(lr).shape == (3, 1, 10, 12)
     assert NetworkInput.from_config(full.to_config(), 2) == full
     assert NetworkInput.from_config(None, 3) == NetworkInput(3)
+    some = NetworkInput(2, ("zerofill", "bicubic", "spectral", "background"))
+    y = some(lr)
+    assert some.n_channels == 4 and y.shape == (3, 4, 20, 24)
+    torch.testing.assert_close(y[:, 2:, 0, 0], torch.from_numpy(feats[:, [0, 2]]))
 
 
 @pytest.mark.parametrize("channels", [(), ("features",), ("bicubic", "bicubic"), ("nearest",)])

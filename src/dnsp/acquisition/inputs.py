@@ -8,7 +8,9 @@ Networks trained on a mixture of acquisitions may take more:
   the exact inverse of a noise-free k-space truncation on band-limited images;
 * ``features``: the three acquisition features of the slice
   (:func:`dnsp.acquisition.estimate.acquisition_features`) as constant channels, so that the
-  network is told what the acquisition looks like.
+  network is told what the acquisition looks like; ``spectral``, ``detail`` and
+  ``background`` add one of them each (the shipped mixture models use ``spectral`` and
+  ``background``: ``detail`` depends on the head's content as much as on the acquisition).
 
 Channel 0 is always an image channel: it is what tiling, background detection and the output
 skip connection use.
@@ -32,7 +34,7 @@ from dnsp.ops.resize import bicubic_upscale
 __all__ = ["CHANNELS", "NetworkInput"]
 
 #: Channel kinds a :class:`NetworkInput` can form.
-CHANNELS = ("bicubic", "zerofill", "features")
+CHANNELS = ("bicubic", "zerofill", "features", *FEATURE_NAMES)
 _IMAGES = ("bicubic", "zerofill")
 
 
@@ -42,8 +44,9 @@ class NetworkInput:
 
     Args:
         scale: The upscaling factor s (1: the LR image is already on the HR grid).
-        channels: Channel kinds in order, the first one an image (``bicubic`` or
-            ``zerofill``); ``features`` adds three channels.
+        channels: Channel kinds, the first one an image (``bicubic`` or ``zerofill``);
+            image channels come first, then the feature channels in the order given
+            (``features`` adds all three).
 
     Raises:
         ValueError: Unknown or repeated kinds, or a first kind that is not an image.
@@ -68,6 +71,16 @@ class NetworkInput:
     def n_channels(self) -> int:
         """Number of channels the network receives."""
         return sum(len(FEATURE_NAMES) if c == "features" else 1 for c in self.channels)
+
+    @property
+    def _feature_index(self) -> list[int]:
+        out: list[int] = []
+        for c in self.channels:
+            if c == "features":
+                out.extend(range(len(FEATURE_NAMES)))
+            elif c in FEATURE_NAMES:
+                out.append(FEATURE_NAMES.index(c))
+        return out
 
     def _image(self, kind: str, lr: Tensor) -> Tensor:
         if self.scale == 1:
@@ -94,14 +107,12 @@ class NetworkInput:
         x = lr[None] if single else lr
         if x.ndim != 3:
             raise ValueError(f"lr must be (N, h, w) or (h, w), got shape {tuple(lr.shape)}")
-        parts = []
-        for kind in self.channels:
-            if kind != "features":
-                parts.append(self._image(kind, x)[:, None])
-                continue
+        parts = [self._image(kind, x)[:, None] for kind in self.channels if kind in _IMAGES]
+        index = self._feature_index
+        if index:
             feats = np.stack([acquisition_features(s) for s in x.detach().cpu().numpy()]) \
                 if features is None else np.asarray(features, np.float32).reshape(-1, 3)
-            f = torch.as_tensor(feats, dtype=x.dtype, device=x.device)
+            f = torch.as_tensor(feats[:, index], dtype=x.dtype, device=x.device)
             h, w = x.shape[-2] * self.scale, x.shape[-1] * self.scale
             parts.append(f[:, :, None, None].expand(-1, -1, h, w))
         out = torch.cat(parts, dim=1)
