@@ -285,6 +285,10 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
         if isinstance(value, str):
             return value
         _fail(f"{key} must be a string, got {value!r}")
+    if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
+        if not isinstance(value, Sequence) or isinstance(value, str):
+            _fail(f"{key} must be a list, got {value!r}")
+        return tuple(_coerce(v, args[0], f"{key}[{i}]") for i, v in enumerate(value))
     if origin is tuple:
         if not isinstance(value, Sequence) or isinstance(value, str) or len(value) != len(args):
             _fail(f"{key} must be a list of {len(args)} values, got {value!r}")
@@ -294,7 +298,7 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
         if not isinstance(value, Sequence) or isinstance(value, str):
             _fail(f"{key} must be a list, got {value!r}")
         return [_coerce(v, args[0], f"{key}[{i}]") for i, v in enumerate(value)]
-    if origin is dict:
+    if origin in (dict, Mapping):
         if not isinstance(value, Mapping):
             _fail(f"{key} must be a mapping, got {value!r}")
         return {str(k): v for k, v in value.items()}
