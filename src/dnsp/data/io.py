@@ -211,6 +211,7 @@ def save_volume(
     path: str | os.PathLike[str],
     like: Volume | None = None,
     dtype: np.dtype | type = np.float32,
+    description: str | None = None,
 ) -> Path:
     """Write ``data`` as NIfTI-1 atomically, keeping the applicable header fields of ``like``.
 
@@ -224,6 +225,8 @@ def save_volume(
         path: Output ``.nii`` or ``.nii.gz`` path.
         like: The input volume whose header fields should be carried over.
         dtype: On-disk data type (float32 by default).
+        description: Header description (``descrip``, at most 79 ASCII characters kept)
+            instead of the one of ``like``.
 
     Returns:
         The output path.
@@ -262,6 +265,8 @@ def save_volume(
     img.set_data_dtype(dtype)
     if header is None:
         img.header.set_xyzt_units("mm")
+    if description is not None:
+        img.header["descrip"] = description.encode("ascii", "replace")[:79]
     with atomic_path(out) as tmp:
         nib.save(img, str(tmp))
     return out

@@ -36,11 +36,13 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from dnsp.acquisition import Acquisition
 from dnsp.data.intensity import percentile_scale
 from dnsp.data.io import IMAGE_SUFFIXES, image_stem, is_dicom_file, load_volume, save_volume
 from dnsp.data.orientation import axial_axes, from_axial_stack, to_axial_stack
 from dnsp.errors import InputError
 from dnsp.fsutil import ensure_distinct
+from dnsp.infer.assess import UpscaleReport, assess_upscale
 from dnsp.methods import SRMethod, check_scale, has_capability
 from dnsp.ops import upscale_affine
 
@@ -164,8 +166,14 @@ def upscale_file(
     scale: int,
     *,
     progress: bool | None = None,
+    acquisition: Acquisition | None = None,
+    report: Callable[[UpscaleReport], None] | None = None,
 ) -> Path:
     """Upscale one volume (file or DICOM folder) and write it atomically as NIfTI.
+
+    The acquisition of the input (``acquisition``, or estimated from the image) and the
+    consistency of the output with it (:mod:`dnsp.infer.assess`) go into the output header's
+    description and to ``report``.
 
     Args:
         inp: NIfTI/Analyze/MINC file or a DICOM series folder.
@@ -173,6 +181,8 @@ def upscale_file(
         method: The SR method (see :func:`dnsp.methods.build_method`).
         scale: Integer factor >= 2.
         progress: Show a slice progress bar on stderr (``None``: only on a terminal).
+        acquisition: The input's acquisition model, if known (``None``: estimated).
+        report: Called with the :class:`~dnsp.infer.assess.UpscaleReport` of the file.
 
     Returns:
         The output path.
@@ -200,7 +210,14 @@ def upscale_file(
                                        progress=bar.update)
     finally:
         bar.close()
-    save_volume(hr, hr_affine, dst, like=vol)
+    assessed = assess_upscale(dst, vol.data, vol.affine, hr, hr_affine, scale,
+                              _intensity_factor(vol.data), acquisition)
+    name = getattr(method, "name", "dnsp")
+    save_volume(hr, hr_affine, dst, like=vol,
+                description=f"dnsp x{scale} {name}; in: {assessed.acquisition.describe()} "
+                            f"({assessed.how})")
+    if report is not None:
+        report(assessed)
     return dst
 
 
@@ -261,6 +278,7 @@ def upscale_folder(
     overwrite: bool = False,
     progress: bool | None = None,
     log: Callable[[str], None] | None = None,
+    acquisition: Acquisition | None = None,
 ) -> FolderResult:
     """Upscale every volume under ``inp`` into the mirrored tree under ``out``.
 
@@ -271,7 +289,9 @@ def upscale_folder(
         scale: Integer factor >= 2.
         overwrite: Redo outputs that exist (default: skip them as finished).
         progress: Show a progress bar over files (``None``: only on a terminal).
-        log: Called with one line per file (written / skipped / failed).
+        log: Called with one line per file (written / skipped / failed; a written file's line
+            says the acquisition assumed and the consistency, :mod:`dnsp.infer.assess`).
+        acquisition: The inputs' acquisition model, if known (``None``: estimated per file).
 
     Returns:
         A :class:`FolderResult`. One failing file does not stop the others.
@@ -306,9 +326,11 @@ def upscale_folder(
         while not folder.exists():
             created.append(folder)
             folder = folder.parent
+        reports: list[UpscaleReport] = []
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            upscale_file(path, target, method, scale, progress=False)
+            upscale_file(path, target, method, scale, progress=False, acquisition=acquisition,
+                         report=reports.append)
         except InputError as exc:
             for made in created:  # leave nothing behind for a failed file
                 if made.is_dir() and not any(made.iterdir()):
@@ -317,5 +339,5 @@ def upscale_folder(
             say(f"failed: {path}: {exc}")
             continue
         result.written.append(target)
-        say(f"written: {target}")
+        say(f"written: {target}" + (f" ({reports[0].line()})" if reports else ""))
     return result
