@@ -32,7 +32,11 @@ from dnsp.acquisition.slices import SliceAcquisition
 from dnsp.data.intensity import percentile_scale
 from dnsp.data.io import load_volume
 from dnsp.data.orientation import axial_axes
-from dnsp.infer.through_plane import bspline_through_plane, through_plane_volume
+from dnsp.infer.through_plane import (
+    DEFAULT_TIME_BUDGET,
+    bspline_through_plane,
+    through_plane_volume,
+)
 from dnsp.methods.pretrained import load_model
 from dnsp.methods.through_plane import ThroughPlaneSR
 from dnsp.ops.slice_profile import fine_count, thick_affine, thick_count
@@ -99,8 +103,9 @@ def main(argv: list[str] | None = None) -> int:
                     kw["time_budget"] = args.time_budget
                 net = _network(args.net)
                 if net is not None:
-                    kw = {"method": ThroughPlaneSR(
-                        net, time_budget=kw.get("time_budget", 120.0), threads=args.threads)}
+                    budget = kw.get("time_budget", DEFAULT_TIME_BUDGET)
+                    kw = {"method": ThroughPlaneSR(net, time_budget=budget,
+                                                   threads=args.threads)}
                 t0 = time.perf_counter()
                 res = through_plane_volume(thick, aff, target_spacing=d, thickness=mm,
                                            profile=profile, **kw)

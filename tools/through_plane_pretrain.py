@@ -6,9 +6,12 @@ with cubic B-spline (:func:`dnsp.methods.through_plane.degrade_rows`). Images: t
 pool (first 20 subjects sorted by name; slices in all three orientations, every 2nd) and the
 lower training slab of BrainWeb (axial slices 36-75). One thread, resumable::
 
-    OMP_NUM_THREADS=1 nohup python tools/through_plane_pretrain.py --steps 3000 \
+    OMP_NUM_THREADS=1 nohup python tools/through_plane_pretrain.py --steps 3500 \
         --out runs/through_plane > runs/through_plane.log 2>&1 &
-    python tools/through_plane_pretrain.py --steps 3000 --out runs/through_plane --export
+    python tools/through_plane_pretrain.py --out runs/through_plane --export
+
+(the shipped model: 3500 steps, about 28 minutes of one thread on a contended 2-core machine;
+``--stop-after N`` ends a run early with the schedule of ``--steps``).
 
 ``--export`` writes ``src/dnsp/infer/models/dnsp-edsr-through-plane.pt`` and adds (or
 updates) only its own entry in ``manifest.json``.
@@ -76,6 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--patch", type=int, default=64)
     parser.add_argument("--every", type=int, default=200, help="checkpoint every N steps")
+    parser.add_argument("--stop-after", type=int, default=None,
+                        help="stop after N steps (the cosine schedule still spans --steps)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--export", action="store_true", help="export the finished run")
     args = parser.parse_args(argv)
@@ -95,8 +100,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.export:
         return export(net, done, seconds, args)
     sampler = PairSampler(training_images(), patch=args.patch, seed=args.seed + done)
-    while done < args.steps:
-        n = min(args.every, args.steps - done)
+    last = args.steps if args.stop_after is None else min(args.steps, args.stop_after)
+    while done < last:
+        n = min(args.every, last - done)
         for group in opt.param_groups:  # cosine decay over the whole run, per chunk
             group["lr"] = args.lr * 0.5 * (1 + math.cos(math.pi * done / args.steps))
         t0 = time.perf_counter()

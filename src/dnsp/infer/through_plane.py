@@ -22,7 +22,8 @@
    projected onto the consistent set, so the figure of the network before that projection
    is reported beside it (``network_consistency``).
 
-CLI glue: :func:`add_through_plane_arguments` and :func:`run_through_plane` (for
+CLI glue: :func:`add_through_plane_arguments` (in the light module
+:mod:`dnsp.infer.through_plane_args`, re-exported here) and :func:`run_through_plane` (for
 ``dnsp upscale``; ``--scale`` first upscales in-plane, then the slice axis goes to the new
 in-plane spacing: an isotropic volume).
 """
@@ -44,6 +45,11 @@ from dnsp.data.io import load_volume, save_volume
 from dnsp.data.orientation import axial_axes
 from dnsp.errors import InputError
 from dnsp.fsutil import ensure_distinct
+from dnsp.infer.through_plane_args import (
+    DEFAULT_PROFILE,
+    DEFAULT_TIME_BUDGET,
+    add_through_plane_arguments,
+)
 from dnsp.infer.upscale import upscale_volume
 from dnsp.methods import MODEL_PREFIX, build_method
 from dnsp.methods.through_plane import AdaptReport, ThroughPlaneSR
@@ -71,10 +77,6 @@ __all__ = [
 
 #: Largest / in-plane spacing below which a volume counts as near-isotropic (refused).
 MIN_ANISOTROPY = 1.25
-#: Seconds of per-volume adaptation by default.
-DEFAULT_TIME_BUDGET = 120.0
-#: Profile assumed when none is given.
-DEFAULT_PROFILE = "gaussian"
 _AXIS_NAMES = ("i", "j", "k")
 
 
@@ -228,26 +230,6 @@ def through_plane_volume(
         in_plane=in_plane, target=target, consistency=reacquisition_psnr(thick, fine, out_acq),
         network_consistency=getattr(sr, "raw_consistency", float("nan")), adapt=sr.report,
         seconds=time.perf_counter() - start)
-
-
-def add_through_plane_arguments(parser: argparse.ArgumentParser) -> None:
-    """Declare ``--through-plane``, ``--target-spacing``, ``--slice-thickness``, ``--profile``
-    and ``--time-budget`` on ``dnsp upscale``'s parser."""
-    group = parser.add_argument_group("thick-slice scans (docs/through_plane.md)")
-    group.add_argument("--through-plane", action="store_true",
-                       help="restore the thick slice axis (largest spacing) with the "
-                       "self-adapting through-plane network; with --scale the in-plane axes "
-                       "are upscaled first (an isotropic volume)")
-    group.add_argument("--target-spacing", type=float, default=None, metavar="MM",
-                       help="output spacing along the slice axis (default: in-plane spacing)")
-    group.add_argument("--slice-thickness", type=float, default=None, metavar="MM",
-                       help="slice thickness (default: the slice spacing; thinner: gaps)")
-    group.add_argument("--profile", default=None, metavar="rect|gaussian|FILE",
-                       help=f"slice profile (default {DEFAULT_PROFILE}, FWHM = thickness), or a "
-                       "text file of samples (docs/through_plane.md)")
-    group.add_argument("--time-budget", type=float, default=DEFAULT_TIME_BUDGET, metavar="S",
-                       help=f"seconds of per-volume adaptation (default {DEFAULT_TIME_BUDGET:g};"
-                       " 0: the pretrained network only)")
 
 
 def describe(result: ThroughPlaneResult, thickness_given: bool, profile_given: bool) -> str:

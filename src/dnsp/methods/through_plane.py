@@ -207,7 +207,7 @@ class ThroughPlaneSR:
     """
 
     def __init__(self, net: nn.Module | None = None, *, time_budget: float = 120.0,
-                 lr: float = 2e-4, batch: int = 16, patch: int = 64,
+                 lr: float = 1e-3, batch: int = 6, patch: int = 64,
                  threads: int | None = None, seed: int = 0, project: bool = True) -> None:
         if not time_budget >= 0:
             raise ValueError(f"time_budget must be >= 0 seconds, got {time_budget!r}")
