@@ -245,7 +245,7 @@ def test_model_problems(scan: Path, tmp_path: Path, checkpoint: Path,
     _fails(capsys, [str(scan), out, "-s", "2", "--model", str(checkpoint), "--device", "abc"],
            "device")
     _fails(capsys, [str(scan), out, "-s", "2", "--method", "nearest"],
-           "unknown --method 'nearest'; valid: bicubic, lrtv, srsw")
+           "unknown --method 'nearest'; valid: bicubic, lrtv, srsw, zerofill")
     assert not Path(out).exists()
 
 

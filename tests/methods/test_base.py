@@ -13,7 +13,7 @@ from dnsp.ops import bicubic_upscale
 
 
 def test_available_methods() -> None:
-    assert available_methods() == ["bicubic", "lrtv", "srsw"]
+    assert available_methods() == ["bicubic", "lrtv", "srsw", "zerofill"]
 
 
 def test_unknown_method_lists_valid_names() -> None:

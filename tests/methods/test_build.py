@@ -26,7 +26,7 @@ from dnsp.methods.srsw import SRSW
 
 
 def test_registered_methods_with_params() -> None:
-    assert available_methods() == ["bicubic", "lrtv", "srsw"]
+    assert available_methods() == ["bicubic", "lrtv", "srsw", "zerofill"]
     bic = build_method("Bicubic", params={"clip": False})
     assert isinstance(bic, Bicubic) and not bic.clip and bic.name == "bicubic"
     lrtv = build_method("lrtv", params={"max_iter": 3}, name="LRTV-3")
@@ -62,7 +62,7 @@ def test_shipped_names_files_and_default(model_folder: Path, tmp_path: Path) -> 
 def test_errors_are_one_line_input_errors(model_folder: Path) -> None:
     cases = [
         (lambda: build_method("nope", 2, models_folder=model_folder),
-         r"unknown SR method 'nope'; valid: bicubic, lrtv, srsw, a shipped model \(tiny-x2\)"),
+         r"unknown SR method 'nope'; valid: bicubic, lrtv, srsw, zerofill, a shipped model \(tiny-x2\)"),
         (lambda: build_method(MODEL_PREFIX + "nope", 2, models_folder=model_folder),
          "unknown model 'nope'"),
         (lambda: build_method("tiny-x2", 3, models_folder=model_folder), "trained for x2"),

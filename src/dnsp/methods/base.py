@@ -56,6 +56,7 @@ _REGISTRY: dict[str, str] = {
     "bicubic": "dnsp.methods.bicubic:Bicubic",
     "lrtv": "dnsp.methods.lrtv:LRTV",
     "srsw": "dnsp.methods.srsw:SRSW",
+    "zerofill": "dnsp.methods.zerofill:ZeroFill",
 }
 
 
