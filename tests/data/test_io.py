@@ -248,3 +248,17 @@ def test_io_and_brainweb_import_no_circle():
     tree = ast.parse(Path(bw.__file__).read_text(encoding="utf-8"))
     mods = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
     assert "dnsp.data.io" not in mods
+
+
+@pytest.mark.parametrize("kind", ["rgb", "complex"])
+def test_vector_and_complex_voxels_are_refused_in_one_line(tmp_path, kind):
+    import nibabel as nib
+
+    if kind == "rgb":
+        arr = np.zeros((6, 6, 3), dtype=[("R", "u1"), ("G", "u1"), ("B", "u1")])
+    else:
+        arr = np.zeros((6, 6, 3), np.complex64)
+    path = tmp_path / f"{kind}.nii.gz"
+    nib.save(nib.Nifti1Image(arr, np.eye(4)), str(path))
+    with pytest.raises(InputError, match="one real intensity per voxel"):
+        load_volume(path)

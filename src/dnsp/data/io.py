@@ -149,6 +149,11 @@ def _load_nibabel(path: Path) -> Volume:
         raw = np.asanyarray(img.dataobj)
     except Exception as exc:  # nibabel raises many types for corrupt/non-image files
         raise InputError(f"cannot read image file {path}: {type(exc).__name__}: {exc}") from exc
+    if raw.dtype.fields is not None or np.iscomplexobj(raw) or not np.issubdtype(
+            raw.dtype, np.number):
+        kind = "RGB/vector" if raw.dtype.fields is not None else "non-real"
+        raise InputError(f"image {path} holds {kind} voxels ({raw.dtype}); dnsp needs one "
+                         "real intensity per voxel")
     data = _as_volume_array(np.asarray(raw, dtype=np.float64), f"image {path}")
     affine = np.asarray(img.affine, dtype=np.float64)
     if not np.all(np.isfinite(affine)) or abs(np.linalg.det(affine[:3, :3])) < 1e-12:
