@@ -97,7 +97,7 @@ def measure(scale: int, model: str | None, heads: dict[str, list[np.ndarray]]
                 sr = method.upscale_stack(lr.numpy(), scale)
                 seconds += time.perf_counter() - t0
                 res["model"].append(head_box_psnr(sr, hr))
-            row = {"scale": scale, "case": case, "head": head, "model": method.name,
+            row = {"scale": scale, "case": case, "head": head, "model_name": method.name,
                    **{k: float(np.mean(v)) for k, v in res.items()}, "seconds": seconds}
             row["gain"] = row["model"] - max(row["bicubic"], row["zerofill"])
             row["gain_bicubic"] = row["model"] - row["bicubic"]

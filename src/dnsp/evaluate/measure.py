@@ -34,6 +34,7 @@ from dnsp.data.io import load_volume
 from dnsp.data.orientation import to_axial_stack
 from dnsp.data.slicing import central_slices
 from dnsp.errors import InputError
+from dnsp.evaluate.card_acquisition import degradation_lines, input_lines, robustness_lines
 from dnsp.fsutil import atomic_path
 from dnsp.methods import MODEL_PREFIX, SRMethod, build_method
 from dnsp.methods.pretrained import (
@@ -178,11 +179,13 @@ def _ensemble_line(entries: Mapping[str, Any]) -> str:
             "(`--ensemble 1`).")
 
 
-def write_card(scale: int, report: dict[str, Any], folder: Path | None = None) -> Path:
+def write_card(scale: int, report: dict[str, Any], folder: Path | None = None,
+               robustness: Sequence[Mapping[str, Any]] = ()) -> Path:
     """Write ``MODEL_CARD_x<scale>.md`` for the shipped models of ``scale`` from ``report``.
 
-    The card lists provenance from the manifest (file, checksum, network, training budget)
-    and every measured number of ``report[f"x{scale}"]`` (see :func:`main`).
+    The card lists provenance from the manifest (file, checksum, network, training budget),
+    what the input must be, every measured number of ``report[f"x{scale}"]`` (see
+    :func:`main`) and the rows of ``robustness`` (``benchmarks/acquisition_robustness.py``).
     """
     root = folder if folder is not None else models_dir()
     manifest = read_manifest(root)
@@ -215,17 +218,16 @@ def write_card(scale: int, report: dict[str, Any], folder: Path | None = None) -
               "BrainWeb T1 phantom's lower (training) slab (1 mm). 40 x 40 patches, stride 20, "
               f"{first.get('training', {}).get('patches')} patches"
               + _augmentation_text(first.get("training", {})),
-              f"* Degradation (SPEC section 4): crop to a multiple of {scale}, Gaussian blur "
-              f"sigma = {scale / 2:g} HR voxels, {scale} x {scale} block mean; network input = "
-              "centre-aligned Keys bicubic (a = -0.5) upscaling; intensities / 99.9th "
-              "percentile, clipped to [0, 1].",
+              *degradation_lines(first, scale),
               "* Loss: DNSP AP (Eq. 10): 1/2 ||Y_g - Y||_F^2 per image (reduction `sum`) + "
               "alpha R_delta - beta V_mod + gamma S with the paper's alpha = 1e-5, beta = 5e-3, "
               "gamma = 1e-7, delta = 0.01, 8 learnable 3x3 filters re-projected to zero mean "
               "and the Laplacian's norm sqrt(20) (`filter_norm: unit`). NP: reconstruction "
               "term only.",
               _optimiser_line(first.get("training", {})),
-              "", "## Measured quality on heads never seen in training", "",
+              "", *input_lines(first, scale),
+              "## Measured quality on heads never seen in training (the paper's degradation)",
+              "",
               "PSNR (dB, whole slice, data range 1) / SSIM / brain-or-head-masked PSNR, mean "
               "over slices; outputs clipped to [0, 1]. Command: `python -m dnsp.evaluate.measure "
               f"--scales {scale} --out runs/pretrained/measure.json --cards`.",
@@ -254,6 +256,7 @@ def write_card(scale: int, report: dict[str, Any], folder: Path | None = None) -
                   f"paper's DNSP-EDSR-AP margin on BrainWeb at x{scale}): **{verdict}** by "
                   f"`{default}`; measured gains "
                   + ", ".join(f"{t} {g:+.2f} dB" for t, g in gains.items()) + ".", ""]
+    lines += robustness_lines(robustness, scale)
     lines += ["## Limitations", "",
               "* Trained on T1-weighted images with a simulated (Gaussian + block mean) "
               "degradation; real low-resolution acquisitions have other point-spread "
@@ -280,6 +283,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", required=True, help="JSON file to write")
     parser.add_argument("--cards", action="store_true",
                         help="also write MODEL_CARD_x<s>.md into the shipped models folder")
+    parser.add_argument("--robustness", default=None, metavar="JSON",
+                        help="rows of benchmarks/acquisition_robustness.py for the cards")
     args = parser.parse_args(argv)
     report: dict[str, Any] = {}
     for scale in args.scales:
@@ -304,8 +309,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     with atomic_path(args.out) as tmp:
         tmp.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     if args.cards:
+        rows = (json.loads(Path(args.robustness).read_text(encoding="utf-8"))
+                if args.robustness else [])
         for scale in args.scales:
-            print(f"wrote {write_card(scale, report)}")
+            print(f"wrote {write_card(scale, report, robustness=rows)}")
     return 0
 
 
