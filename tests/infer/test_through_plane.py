@@ -15,10 +15,19 @@ import torch
 
 import dnsp.infer.through_plane as tp
 from dnsp.acquisition.slices import SliceAcquisition
+from dnsp.data.io import load_volume
 from dnsp.errors import InputError
-from dnsp.methods.through_plane import PairSampler, ThroughPlaneSR, degrade_rows
+from dnsp.methods.pretrained import load_model, models_dir, read_manifest
+from dnsp.methods.through_plane import (
+    MODEL_NAME,
+    NETWORK_KWARGS,
+    PairSampler,
+    ThroughPlaneSR,
+    degrade_rows,
+)
 from dnsp.nets import build_network
 from dnsp.ops.slice_profile import thick_affine
+from dnsp.paths import shared_data_root
 
 
 def tiny_method(budget: float = 0.0) -> ThroughPlaneSR:
@@ -192,3 +201,27 @@ def test_projection_makes_the_output_consistent() -> None:
     raw.project = False
     res_raw = tp.through_plane_volume(data, a, profile="gaussian", method=raw)
     assert res_raw.consistency == pytest.approx(res_raw.network_consistency, abs=0.01)
+
+
+def test_shipped_model_loads() -> None:
+    if MODEL_NAME not in read_manifest(models_dir())["models"]:
+        pytest.skip("no shipped through-plane model in this checkout")
+    net, info = load_model(MODEL_NAME)
+    assert not net.training
+    assert info.network_kwargs == NETWORK_KWARGS and info.meta["kind"] == "through-plane"
+    assert info.path.stat().st_size < 3 * 2**20
+
+
+@pytest.mark.slow
+@pytest.mark.data
+def test_real_thick_scan_end_to_end() -> None:
+    """chris_PD (0.86 x 0.86 x 2.4 mm, oblique) with the shipped model, default budget."""
+    path = shared_data_root() / "chris" / "chris_PD.nii.gz"
+    if not path.is_file():
+        pytest.skip("shared data absent")
+    vol = load_volume(path)
+    res = tp.through_plane_volume(vol.data, vol.affine, threads=2)
+    assert res.axis == 2 and res.data.shape[:2] == vol.data.shape[:2]
+    assert res.seconds < 300 and res.consistency > 40
+    np.testing.assert_allclose(thick_affine(res.affine, 2, res.data.shape[2], res.ratio),
+                               vol.affine, atol=1e-5)

@@ -37,7 +37,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from dnsp.acquisition.slices import SliceAcquisition
 from dnsp.data.intensity import percentile_scale
@@ -52,6 +51,7 @@ from dnsp.infer.through_plane_args import (
 )
 from dnsp.infer.upscale import upscale_volume
 from dnsp.methods import MODEL_PREFIX, build_method
+from dnsp.methods.network import auto_threads
 from dnsp.methods.through_plane import AdaptReport, ThroughPlaneSR
 from dnsp.ops.slice_profile import (
     PROFILES,
@@ -265,6 +265,7 @@ def run_through_plane(args: argparse.Namespace) -> int:
     threads = getattr(args, "threads", None)
     if threads is not None and threads < 1:
         raise InputError(f"--threads must be >= 1, got {threads}")
+    threads = auto_threads() if threads is None else threads
     vol = load_volume(inp)
     data, affine = vol.data, vol.affine
     slice_geometry(affine, data.shape)  # refuse before any in-plane work
@@ -281,8 +282,6 @@ def run_through_plane(args: argparse.Namespace) -> int:
                               threads=threads, max_pixels=getattr(args, "tile_pixels", None),
                               ensemble=getattr(args, "ensemble", None))
         data, affine = upscale_volume(data, affine, method, scale)
-    if threads is not None:
-        torch.set_num_threads(threads)
     result = through_plane_volume(
         data, affine, target_spacing=args.target_spacing, thickness=args.slice_thickness,
         profile=args.profile, time_budget=args.time_budget, threads=threads)
