@@ -150,3 +150,15 @@ def test_lowfield_lowers_the_snr() -> None:
     out = acq.simulate(torch.from_numpy(vol))
     assert out.shape == vol.shape
     assert out[10:30, 10:30].std() > 1.5 * vol[10:30, 10:30].std()
+
+
+@pytest.mark.parametrize("name", ["kspace", "gaussian"])
+def test_projection_is_consistent_with_the_data(hr: torch.Tensor, name: str) -> None:
+    acq = get_acquisition(name, scale=2)
+    x = hr[..., :24, :30]
+    lr = torch.rand(3, 12, 15, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    p = acq.project(x, lr)
+    torch.testing.assert_close(acq.simulate(p), lr, atol=1e-6, rtol=0)
+    torch.testing.assert_close(acq.project(p, lr), p, atol=1e-6, rtol=0)  # idempotent
+    with pytest.raises(ValueError, match="not a linear"):
+        get_acquisition("mixture", scale=2, components=[{"name": "kspace"}]).project(x, lr)

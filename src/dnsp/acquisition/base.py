@@ -171,6 +171,31 @@ class Acquisition:
             return None
         return SeparableOperator(a_h.to(dtype), a_w.to(dtype))
 
+    def project(self, hr: Tensor, lr: Tensor) -> Tensor:
+        """Data-consistency projection ``hr + A^+ (lr - A hr)`` (noise-free linear model).
+
+        After it, re-acquiring the result gives ``lr`` exactly (``A A^+ = I`` for a model of
+        full row rank): the estimate keeps what the network added beyond the measured data
+        and takes the measured data from ``lr``. For ``kspace`` without window ``A^+`` is
+        zero-filling (the LR band replaced by the measured one).
+
+        Args:
+            hr: Estimates ``(..., H, W)`` on the HR grid (H, W multiples of the scale).
+            lr: The measured LR images ``(..., H / s, W / s)``.
+
+        Raises:
+            ValueError: A model that is not linear, or shapes that do not fit.
+        """
+        op = self.operator(hr.shape[-2], hr.shape[-1], torch.float64)
+        if op is None or not self.linear:
+            raise ValueError(f"{self.name} is not a linear model: no projection")
+        if tuple(lr.shape[-2:]) != (hr.shape[-2] // self.scale, hr.shape[-1] // self.scale):
+            raise ValueError(f"lr {tuple(lr.shape)} does not fit hr {tuple(hr.shape)}")
+        x = hr.to(torch.float64)
+        resid = lr.to(torch.float64) - op.forward(x)
+        pinv = SeparableOperator(torch.linalg.pinv(op.a_h).T, torch.linalg.pinv(op.a_w).T)
+        return (x + pinv.adjoint(resid)).to(hr.dtype)
+
     def lr_affine(self, affine: np.ndarray, axes: Sequence[int]) -> np.ndarray:
         """Affine of the LR volume (LR voxel i at HR coordinate s*i + (s-1)/2 along ``axes``)."""
         if self.scale == 1:

@@ -135,4 +135,6 @@ def build_method(
                          device=resolve_device(device, option="--device"),
                          max_pixels=max_pixels or DEFAULT_MAX_PIXELS, threads=threads,
                          ensemble=ensemble if ensemble is not None else info.ensemble,
-                         inputs=inputs)
+                         inputs=inputs,
+                         # models trained on several acquisitions: project onto k-space data
+                         consistency="auto" if info.meta.get("acquisition") else "off")

@@ -39,7 +39,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from dnsp.acquisition import Acquisition, NetworkInput, get_acquisition
+from dnsp.acquisition import Acquisition, NetworkInput, estimate_acquisition, get_acquisition
 from dnsp.devices import resolve_device
 from dnsp.methods.base import check_scale
 from dnsp.ops import dihedral_inverse, dihedral_transform
@@ -49,6 +49,7 @@ __all__ = [
     "DEFAULT_MAX_PIXELS",
     "DIHEDRAL",
     "ENSEMBLE_SIZES",
+    "PROJECT_BELOW_NOISE",
     "NetworkMethod",
     "auto_threads",
     "pixel_alignment",
@@ -68,6 +69,9 @@ DIHEDRAL: tuple[tuple[int, bool], ...] = (
     (0, False), (0, True), (2, True), (2, False),
     (1, False), (1, True), (3, False), (3, True),
 )
+#: ``consistency="auto"`` projects onto k-space data estimated to be less noisy than this
+#: (fraction of the 99.9th percentile; docs/acquisition.md).
+PROJECT_BELOW_NOISE = 0.015
 #: Valid sizes of the self-ensemble (``ensemble`` of :class:`NetworkMethod`).
 ENSEMBLE_SIZES = (1, 2, 4, 8)
 
@@ -220,6 +224,13 @@ class NetworkMethod:
             networks trained on several acquisitions; ``None``: the acquisition's single
             network input. Channel 0 is the image that tiling, background detection and the
             out-of-range part use.
+        consistency: ``"off"``, or ``"auto"``: when the LR slices look like a noise-free
+            k-space truncation (:func:`dnsp.acquisition.estimate_acquisition`: ``kspace``
+            with estimated noise below :data:`PROJECT_BELOW_NOISE`), project the output onto
+            the data (:meth:`dnsp.acquisition.Acquisition.project`): the measured band then
+            comes from the input and the network adds only what lies beyond it (measured
+            gains in docs/acquisition.md). On noisy inputs the network's denoising of the
+            measured band is kept.
 
     Raises:
         ValueError: For a non-integer scale below 2 (without an acquisition), a scale that
@@ -245,6 +256,7 @@ class NetworkMethod:
         clip: bool = True,
         ensemble: int = 1,
         inputs: NetworkInput | None = None,
+        consistency: Literal["off", "auto"] = "off",
     ) -> None:
         if ensemble not in ENSEMBLE_SIZES:
             raise ValueError(f"ensemble must be one of {ENSEMBLE_SIZES}, got {ensemble!r}")
@@ -258,6 +270,9 @@ class NetworkMethod:
         if inputs is not None and inputs.scale != self.scale:
             raise ValueError(f"the network input is for x{inputs.scale}, not x{self.scale}")
         self.inputs = inputs
+        if consistency not in ("off", "auto"):
+            raise ValueError(f"consistency must be 'off' or 'auto', got {consistency!r}")
+        self.consistency = consistency
         self.device = resolve_device(device)
         self.net = net.to(self.device).eval()
         self.name = name
@@ -374,4 +389,14 @@ class NetworkMethod:
                 if rest is not None:
                     xs += rest
                 out[i] = xs.numpy()
-        return out
+        return self._data_consistency(arr, out)
+
+    def _data_consistency(self, lr: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """The output projected onto the data when ``consistency="auto"`` finds k-space data."""
+        if self.consistency == "off" or self.scale < 2 or lr.shape[-1] < 4 or lr.shape[-2] < 4:
+            return out
+        est = estimate_acquisition(np.clip(lr, 0.0, 1.0), self.scale)
+        if est.acquisition.name != "kspace" or not est.noise < PROJECT_BELOW_NOISE:
+            return out
+        proj = est.acquisition.project(torch.from_numpy(out), torch.from_numpy(lr))
+        return proj.numpy().astype(np.float32, copy=False)
