@@ -26,6 +26,7 @@ from dnsp.data.lowfield import simulate_low_field
 from dnsp.data.pairs import make_pairs_folder
 from dnsp.errors import InputError, Interrupted
 from dnsp.evaluate.experiments import Budget, DatasetDef, Experiment, MethodDef, dotted_to_nested
+from dnsp.evaluate.priors_study import run_priors_study
 from dnsp.evaluate.reporting import build_report
 from dnsp.evaluate.runs import EvalSet, evaluate_method, load_eval_set, subject_runs
 from dnsp.fsutil import atomic_path
@@ -182,6 +183,9 @@ def reproduce(
         report_hook: Called as ``hook(report, results)`` before the report is written (the
             demo adds its own sections this way).
     """
+    if exp.name == "priors-study":  # a seeded grid with its own runner and report (issue 17)
+        res = run_priors_study(exp, budget_name, out_dir, quiet=quiet, overrides=overrides)
+        return ReproduceResult(Path(out_dir), *res)
     budget = exp.budget(budget_name)
     out = Path(out_dir)
     (out / "results" / "parts").mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,391 @@
+"""``dnsp reproduce priors-study``: do the priors help? A seeded, resumable study (issue 17).
+
+The grid is variant (NP, LR, FS, AP, LS) x EDSR capacity x seed x degradation (the paper's
+Gaussian, the realistic mixture of the shipped models), x2, training pool -> test split, read
+from ``dnsp/configs/experiments/priors-study.yml`` (a normal experiment file whose budgets carry
+a ``study`` section: ``seeds``, ``capacities``, ``grad_every``, ``stat_patch``, and whose
+top-level ``degradations`` are data-section fields). Runs of one seed share their initial
+weights and batch order (``run.seed``), so a variant minus NP is a paired difference.
+
+Each run is trained with :class:`dnsp.train.trainer.Trainer`, whose ``on_step`` callback
+records, every ``grad_every`` steps on a fixed probe batch, the norm of the priors' gradient
+over the network's parameters relative to that of the reconstruction term
+(:class:`GradientProbe`). The final weights are scored per slice on the test split, and the
+smoothed rank and Laplacian variance of output and HR patches are recorded
+(:func:`patch_statistics`). A finished run is one row of ``OUT/results/runs.csv`` (its slices in
+``OUT/results/slices/<run>.csv``) and is never retrained; an interrupted run continues from its
+last checkpoint. Statistics and the report: :mod:`dnsp.evaluate.priors_study_stats`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import Tensor, nn
+
+from dnsp.data.datasets import SRDataSpec, load_eval_slices
+from dnsp.errors import InputError, Interrupted
+from dnsp.evaluate.experiments import Experiment, dotted_to_nested
+from dnsp.evaluate.priors_study_stats import write_study_report
+from dnsp.evaluate.runs import subject_runs
+from dnsp.fsutil import atomic_path
+from dnsp.metrics import evaluate_slices, write_records_csv
+from dnsp.nets import count_parameters
+from dnsp.paths import shared_data_root
+from dnsp.priors import laplacian_variance, smoothed_rank
+from dnsp.train.checkpoint import load_checkpoint
+from dnsp.train.config import TrainConfig, config_from_dict
+from dnsp.train.data import TrainData, load_train_data
+from dnsp.train.trainer import Trainer, TrainingInterrupted, build_model
+from dnsp.yamlio import deep_merge, read_yaml
+
+__all__ = ["RUN_COLUMNS", "GradientProbe", "StudyRun", "patch_statistics", "run_priors_study",
+           "study_runs"]
+
+_SPEC_FIELDS = set(SRDataSpec.__dataclass_fields__)
+#: Columns of ``results/runs.csv`` (one row per finished run).
+RUN_COLUMNS: tuple[str, ...] = (
+    "run", "dataset", "degradation", "capacity", "params", "variant", "seed", "steps",
+    "train_seconds", "psnr", "ssim", "psnr_brain", "ssim_brain", "n_slices", "grad_ratio",
+    "grad_ratio_last", "rank_out", "rank_hr", "lapvar_out", "lapvar_hr",
+)
+
+
+@dataclass(frozen=True)
+class StudyRun:
+    """One cell of the grid: a variant trained at one capacity, seed and degradation."""
+
+    dataset: str
+    degradation: str
+    capacity: str
+    variant: str
+    seed: int
+
+    @property
+    def name(self) -> str:
+        """Run id used in file names and in ``runs.csv``."""
+        return f"{self.dataset}-{self.degradation}-{self.capacity}-{self.variant}-s{self.seed}"
+
+
+def _log(msg: str, quiet: bool) -> None:
+    if not quiet:
+        print(msg, file=sys.stderr, flush=True)
+
+
+def _study_section(exp: Experiment, budget_name: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(the budget's ``study`` section, the ``degradations``) of the experiment file."""
+    raw = read_yaml(exp.path)
+    study = dict(((raw.get("budgets") or {}).get(budget_name) or {}).get("study") or {})
+    degs = dict(raw.get("degradations") or {"gaussian": {}})
+    for key in ("seeds", "capacities"):
+        if not study.get(key):
+            raise InputError(f"{exp.path}: budget {budget_name} needs study.{key}")
+    for cap in study["capacities"]:
+        if "name" not in cap or "params" not in cap:
+            raise InputError(f"{exp.path}: every study capacity needs a name and params")
+    return study, degs
+
+
+def study_runs(datasets: list[str], degradations: list[str], capacities: list[str],
+               variants: list[str], seeds: list[int]) -> list[StudyRun]:
+    """The grid in the order it is run: NP and AP (or the first two variants) of every
+    capacity first, from the smallest capacity up, then the other variants; inside, by seed,
+    then degradation, so that a partial study holds complete paired cells."""
+    first = [v for v in variants if v in ("NP", "AP")] or variants[:2]
+    phases = [first, [v for v in variants if v not in first]]
+    return [StudyRun(ds, deg, cap, v, int(seed))
+            for group in phases for ds in datasets for cap in capacities for seed in seeds
+            for deg in degradations for v in group]
+
+
+def _norm(grads: tuple[Tensor | None, ...]) -> float:
+    """Euclidean norm of a list of gradients (None: zero)."""
+    return math.sqrt(sum(float((g.double() ** 2).sum()) for g in grads if g is not None))
+
+
+class GradientProbe:
+    """``on_step`` callback: ||grad of the priors|| / ||grad of the reconstruction term||.
+
+    Both gradients are taken over the network's parameters on a fixed probe batch (the priors
+    are the loss minus its data term; gamma S does not depend on the network). Nothing is
+    accumulated into ``.grad`` and no random numbers are drawn, so training is unchanged.
+    Each sample is appended to ``path`` (JSON lines) so that a resumed run keeps them.
+
+    Args:
+        x: Probe inputs (B, C, H, W).
+        y: Probe targets (B, 1, H, W).
+        every: Sample every this many optimiser steps.
+        path: JSON-lines file the samples are appended to.
+    """
+
+    def __init__(self, x: Tensor, y: Tensor, every: int, path: Path) -> None:
+        if every < 1:
+            raise InputError(f"study.grad_every must be >= 1, got {every}")
+        self.x, self.y, self.every, self.path = x, y, int(every), path
+
+    @staticmethod
+    def ratio(net: nn.Module, crit: nn.Module, x: Tensor, y: Tensor) -> tuple[float, float]:
+        """(||grad priors||, ||grad reconstruction||) over ``net``'s trainable parameters."""
+        params = [p for p in net.parameters() if p.requires_grad]
+        pred = net(x)
+        total = crit(pred, y)
+        diff = (pred - y).flatten(1)
+        recon = (0.5 * diff.pow(2).sum(1) if crit.reduction == "sum"
+                 else diff.pow(2).mean(1)).mean()
+        g_rec = torch.autograd.grad(recon, params, retain_graph=True)
+        g_pri = torch.autograd.grad(total - recon, params, allow_unused=True)
+        return _norm(g_pri), _norm(g_rec)
+
+    def __call__(self, trainer: Trainer, step: int) -> None:
+        if step % self.every:
+            return
+        dev = trainer.device
+        prior, rec = self.ratio(trainer.model, trainer.crit, self.x.to(dev), self.y.to(dev))
+        line = {"step": step, "prior": prior, "recon": rec,
+                "ratio": prior / rec if rec > 0 else float("nan")}
+        with self.path.open("a", encoding="utf-8") as f:
+            f.write(json.dumps(line) + "\n")
+
+    def read(self) -> pd.DataFrame:
+        """The samples written so far, one per step (a resumed run's repeats replaced)."""
+        if not self.path.is_file():
+            return pd.DataFrame(columns=["step", "prior", "recon", "ratio"])
+        rows = [json.loads(t) for t in self.path.read_text().splitlines() if t.strip()]
+        df = pd.DataFrame(rows, columns=["step", "prior", "recon", "ratio"])
+        return df.drop_duplicates("step", keep="last").sort_values("step")
+
+
+def _patches(img: np.ndarray, ref: np.ndarray, size: int) -> Iterator[tuple[int, int]]:
+    for i in range(0, img.shape[-2] - size + 1, size):
+        for j in range(0, img.shape[-1] - size + 1, size):
+            if (ref[i:i + size, j:j + size] > 0.1).mean() >= 0.5:
+                yield i, j
+
+
+def patch_statistics(pred: np.ndarray, hr: np.ndarray, size: int = 40, delta: float = 0.01,
+                     max_patches: int = 512) -> dict[str, float]:
+    """Mean smoothed rank and Laplacian variance of output and HR patches.
+
+    Patches are the non-overlapping ``size`` x ``size`` tiles of each slice whose HR is at
+    least half foreground (> 0.1); at most ``max_patches``, evenly spaced.
+
+    Args:
+        pred: Outputs (N, H, W) in [0, 1].
+        hr: HR slices (N, H, W).
+        size: Patch size (the training patch size).
+        delta: Width of the smoothed rank (the loss's delta).
+        max_patches: Cap on the number of patches.
+
+    Returns:
+        ``rank_out``, ``rank_hr``, ``lapvar_out``, ``lapvar_hr`` (NaN when no tile qualifies).
+    """
+    if pred.shape != hr.shape or pred.ndim != 3:
+        raise ValueError(f"pred {pred.shape} and hr {hr.shape} must be equal (N, H, W) arrays")
+    where = [(k, i, j) for k in range(hr.shape[0]) for i, j in _patches(pred[k], hr[k], size)]
+    if not where:
+        return dict.fromkeys(("rank_out", "rank_hr", "lapvar_out", "lapvar_hr"), float("nan"))
+    pick = np.unique(np.linspace(0, len(where) - 1, min(max_patches, len(where))).astype(int))
+    out: dict[str, float] = {}
+    for key, arr in (("out", pred), ("hr", hr)):
+        t = torch.from_numpy(np.stack([arr[k, i:i + size, j:j + size]
+                                       for k, i, j in (where[p] for p in pick)])).double()
+        out[f"rank_{key}"] = float(smoothed_rank(t, delta).mean())
+        out[f"lapvar_{key}"] = float(laplacian_variance(t).mean())
+    return {k: out[k] for k in ("rank_out", "rank_hr", "lapvar_out", "lapvar_hr")}
+
+
+@torch.no_grad()
+def _predict(net: nn.Module, cfg: TrainConfig, lr: np.ndarray, chunk: int = 8) -> np.ndarray:
+    """Outputs (N, H, W) of ``net`` for LR slices, inputs formed as in training."""
+    net.eval()
+    form = cfg.data.to_spec().network_input
+    x = form(torch.from_numpy(np.ascontiguousarray(lr, dtype=np.float32)))
+    out = torch.cat([net(x[k:k + chunk]) for k in range(0, x.shape[0], chunk)])
+    return np.clip(out[:, 0].numpy(), 0.0, 1.0)
+
+
+class _Study:
+    """State of one study invocation: configs, cached data and evaluation sets."""
+
+    def __init__(self, exp: Experiment, budget_name: str, out: Path, quiet: bool,
+                 overrides: dict[str, Any]) -> None:
+        self.exp, self.budget = exp, exp.budget(budget_name)
+        self.study, self.degradations = _study_section(exp, budget_name)
+        self.out, self.quiet, self.overrides = out, quiet, overrides
+        self.capacities = {c["name"]: c for c in self.study["capacities"]}
+        self._data: dict[tuple[str, str], TrainData] = {}
+        self._eval: dict[tuple[str, str], tuple[np.ndarray, np.ndarray, list[str], list[int]]] = {}
+
+    def data_section(self, dataset: str, degradation: str) -> dict[str, Any]:
+        ds = next(d for d in self.exp.datasets if d.name == dataset)
+        data = dict(ds.data)
+        if data.get("source") == "ixi" and not data.get("root"):
+            data["root"] = str(shared_data_root() / "ixi-t1-2mm")
+        if degradation not in self.degradations:
+            raise InputError(f"unknown degradation {degradation!r}; valid: "
+                             f"{', '.join(self.degradations)}")
+        return {**data, **(self.degradations[degradation] or {}),
+                "cache_dir": str(self.out / "cache")}
+
+    def config(self, r: StudyRun) -> TrainConfig:
+        exp, cap = self.exp, self.capacities[r.capacity]
+        method = next(m for m in exp.methods if m.name == r.variant)
+        cfg = deep_merge(exp.train, method.train or {})
+        cfg = deep_merge(cfg, {"data": self.data_section(r.dataset, r.degradation)})
+        cfg = deep_merge(cfg, dotted_to_nested(self.budget.train))
+        cfg = deep_merge(cfg, dotted_to_nested(dict(cap.get("train") or {})))
+        n_in = SRDataSpec(**{k: v for k, v in cfg["data"].items()
+                             if k in _SPEC_FIELDS}).network_input.n_channels
+        cfg = deep_merge(cfg, {"model": {"params": {**cap["params"], "in_channels": n_in}}})
+        cfg = deep_merge(cfg, dotted_to_nested(self.overrides))
+        cfg = deep_merge(cfg, {"name": r.name, "run": {
+            "out_dir": str(self.out / "runs" / r.name), "seed": r.seed,
+            "progress": not self.quiet}})
+        return config_from_dict(cfg).validate()
+
+    def train_data(self, cfg: TrainConfig, r: StudyRun) -> TrainData:
+        key = (r.dataset, r.degradation)
+        if key not in self._data:
+            self._data[key] = load_train_data(cfg.data)
+        return self._data[key]
+
+    def eval_set(self, cfg: TrainConfig, r: StudyRun
+                 ) -> tuple[np.ndarray, np.ndarray, list[str], list[int]]:
+        key = (r.dataset, r.degradation)
+        if key not in self._eval:
+            hr, lr, subjects, slices = load_eval_slices(cfg.data.to_spec(), "test")
+            keep: list[int] = []
+            for k, (_, a, b) in enumerate(subject_runs(subjects)):
+                if self.budget.max_subjects is not None and k >= self.budget.max_subjects:
+                    break
+                m = b - a if self.budget.max_slices is None else min(b - a,
+                                                                     self.budget.max_slices)
+                keep.extend(range(a + (b - a - m) // 2, a + (b - a - m) // 2 + m))
+            self._eval[key] = (hr[keep], lr[keep], [subjects[i] for i in keep],
+                               [slices[i] for i in keep])
+        return self._eval[key]
+
+    def run(self, r: StudyRun) -> dict[str, Any]:
+        """Train (or resume) and score one run; returns its ``runs.csv`` row."""
+        cfg = self.config(r)
+        run_dir = Path(cfg.run.out_dir)
+        data = self.train_data(cfg, r)
+        probe = GradientProbe(data.train_inputs[:16], data.train_targets[:16],
+                              int(self.study.get("grad_every", 50)), run_dir / "grad_ratio.jsonl")
+        trained = run_dir / "trained.json"
+        if not trained.is_file():
+            resume = (run_dir / "last.pt").is_file()
+            _log(f"[priors-study] training {r.name}" + (" (resuming)" if resume else ""),
+                 self.quiet)
+            try:
+                res = Trainer(cfg, data, resume=resume, quiet=self.quiet, on_step=probe).fit()
+            except TrainingInterrupted as exc:
+                raise Interrupted(f"{exc}; rerun the same command to resume") from None
+            seconds = sum(float(row.get("seconds", 0.0)) for row in res.history)
+            with atomic_path(trained) as tmp:
+                tmp.write_text(json.dumps({"steps": res.steps, "seconds": seconds}))
+        info = json.loads(trained.read_text())
+        net = build_model(cfg.model)
+        net.load_state_dict(load_checkpoint(run_dir / "last.pt")["model"])
+        hr, lr, subjects, slices = self.eval_set(cfg, r)
+        pred = _predict(net, cfg, lr)
+        records = []
+        for subject, a, b in subject_runs(subjects):
+            records += evaluate_slices(pred[a:b], hr[a:b], method=r.variant, dataset=r.dataset,
+                                       scale=cfg.data.scale, subject=subject,
+                                       slices=slices[a:b])
+        write_records_csv(records, self.out / "results" / "slices" / f"{r.name}.csv")
+        grads = probe.read()
+        per = pd.DataFrame([x.__dict__ for x in records])
+        row: dict[str, Any] = {
+            "run": r.name, "dataset": r.dataset, "degradation": r.degradation,
+            "capacity": r.capacity, "params": count_parameters(net), "variant": r.variant,
+            "seed": r.seed, "steps": info["steps"], "train_seconds": info["seconds"],
+            "psnr": per["psnr"].mean(), "ssim": per["ssim"].mean(),
+            "psnr_brain": per["psnr_brain"].mean(), "ssim_brain": per["ssim_brain"].mean(),
+            "n_slices": len(per),
+            "grad_ratio": float(grads["ratio"].median()) if len(grads) else float("nan"),
+            "grad_ratio_last": float(grads["ratio"].iloc[-1]) if len(grads) else float("nan"),
+        }
+        row.update(patch_statistics(pred, hr, size=int(self.study.get("stat_patch", 40)),
+                                    delta=cfg.loss.delta))
+        return row
+
+
+def _read_runs(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path) if path.is_file() else pd.DataFrame(columns=list(RUN_COLUMNS))
+
+
+def run_priors_study(exp: Experiment, budget_name: str, out_dir: str | Path, *,
+                     quiet: bool = False, overrides: dict[str, Any] | None = None,
+                     max_runs: int | None = None
+                     ) -> tuple[pd.DataFrame, Path, Path, list[str]]:
+    """Run (or resume) the study of ``exp`` under ``budget_name`` and write its report.
+
+    Args:
+        exp: The priors-study experiment (its budgets carry ``study`` sections).
+        budget_name: "smoke", "cpu" or "full".
+        out_dir: Output folder; rerunning with it resumes at the next unfinished run.
+        quiet: No progress output.
+        overrides: Dotted training-config overrides applied to every run last.
+        max_runs: Stop after this many newly finished runs (the report covers the runs so far).
+
+    Returns:
+        (per-slice results of the finished runs, report.md, report.html, skipped notes).
+    """
+    budget = exp.budget(budget_name)
+    out = Path(out_dir)
+    (out / "results" / "slices").mkdir(parents=True, exist_ok=True)
+    st = _Study(exp, budget_name, out, quiet, overrides or {})
+    has_shared = shared_data_root().is_dir()
+    datasets = [d for d in exp.datasets if budget.datasets is None or d.name in budget.datasets]
+    skipped = [f"{d.name} (needs ../shared/data, which is absent)" for d in datasets
+               if d.needs_shared_data and not has_shared]
+    names = [d.name for d in datasets if not (d.needs_shared_data and not has_shared)]
+    if not names:
+        raise InputError(f"{exp.name}: nothing to run under budget {budget_name} "
+                         f"(skipped: {', '.join(skipped) or 'none'})")
+    variants = [m.name for m in exp.methods if budget.methods is None or m.name in budget.methods]
+    plan = study_runs(names, list(st.degradations), list(st.capacities), variants,
+                      [int(s) for s in st.study["seeds"]])
+    runs_csv = out / "results" / "runs.csv"
+    table = _read_runs(runs_csv)
+    done = set(table["run"])
+    new = 0
+    t0 = time.perf_counter()
+    for k, r in enumerate(plan):
+        if r.name in done:
+            continue
+        if max_runs is not None and new >= max_runs:
+            break
+        _log(f"[priors-study] run {k + 1}/{len(plan)}: {r.name}", quiet)
+        row = st.run(r)
+        table = pd.concat([table.astype(object), pd.DataFrame([row])], ignore_index=True)
+        with atomic_path(runs_csv) as tmp:
+            table[list(RUN_COLUMNS)].to_csv(tmp, index=False)
+        done.add(r.name)
+        new += 1
+    _log(f"[priors-study] {len(done & {r.name for r in plan})}/{len(plan)} runs finished "
+         f"({new} new, {time.perf_counter() - t0:.0f} s)", quiet)
+    table = _read_runs(runs_csv)
+    parts = [pd.read_csv(out / "results" / "slices" / f"{name}.csv").assign(run=name)
+             for name in table["run"]]
+    slices = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["run"])
+    meta = table.set_index("run")[["degradation", "capacity", "params", "variant", "seed"]]
+    slices = slices.join(meta, on="run")
+    md, html = write_study_report(exp, budget_name, table, slices, out, len(plan), skipped)
+    # for the command line's summary: one "dataset" per degradation and capacity
+    slices["dataset"] = slices["dataset"] + "-" + slices["degradation"] + "-" + slices["capacity"]
+    slices["fraction"] = 1.0
+    return slices, md, html, skipped
+
