@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import tempfile
 from pathlib import Path
 
 import nibabel as nib
@@ -204,10 +205,14 @@ def test_unwritable_output_folder(scan: Path, tmp_path: Path, monkeypatch: pytes
     locked.chmod(0o500)
     try:
         if os.geteuid() == 0:  # root ignores permission bits: simulate the refusal
-            real = os.access
-            monkeypatch.setattr(os, "access", lambda p, m, **kw: (
-                False if Path(p).resolve() == locked.resolve() and m & os.W_OK
-                else real(p, m, **kw)))
+            real = tempfile.mkstemp
+
+            def refuse(*args, dir=None, **kw):  # type: ignore[no-untyped-def]
+                if dir is not None and Path(dir).resolve() == locked.resolve():
+                    raise PermissionError(13, "Permission denied")
+                return real(*args, dir=dir, **kw)
+
+            monkeypatch.setattr(tempfile, "mkstemp", refuse)
         _fails(capsys, [str(scan), str(locked / "o.nii.gz"), "-s", "2", "--method", "bicubic"],
                "not writable")
         _fails(capsys, [str(scan.parent), str(locked / "sub"), "-s", "2", "--method",

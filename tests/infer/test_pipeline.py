@@ -69,10 +69,12 @@ def test_network_output_in_input_units(psr_affine: np.ndarray, make_volume,
     data = make_volume((8, 5, 6), peak=500.0)
     method = NetworkMethod(tiny_net, 2, background=None)
     hr, _ = upscale_volume(data, psr_affine, method, 2)
-    factor = np.percentile(data, 99.9)
-    stack = np.transpose(data, (1, 0, 2)) / factor
-    expected = np.transpose(method.upscale_stack(stack.astype(np.float32), 2) * factor,
-                            (1, 0, 2))
+    # u = (x - min) / p99.9(x - min) goes through the method, then back to input units
+    offset = float(data.min())
+    factor = np.float32(np.percentile(data - np.float32(offset), 99.9))
+    stack = (np.transpose(data, (1, 0, 2)) - offset) / factor
+    expected = np.transpose(method.upscale_stack(stack.astype(np.float32), 2) * factor
+                            + offset, (1, 0, 2))
     np.testing.assert_allclose(hr, expected, rtol=1e-5, atol=1e-3)
 
 

@@ -1,8 +1,15 @@
 """Golden outputs of ``dnsp upscale``: the SR methods must stay bit-identical.
 
-The SHA-256 values below were computed on the code *before* the SR methods moved into
-:mod:`dnsp.methods` (issue 20), with one CPU thread. A changed hash means a changed output,
-not just a changed number format: the hash is over the float32 voxels of the written file.
+The SHA-256 values below were computed with one CPU thread; the hash is over the float32
+voxels of the written file, so a changed hash means a changed output.
+
+* ``GOLDEN`` (a volume with negative values, minimum -5): recomputed in issue 18, when the
+  intensity map became ``(x - min) / p99.9(x - min)`` (exact equivariance to positive affine
+  intensity maps); the earlier values dated from before the SR methods moved into
+  :mod:`dnsp.methods` (issue 20).
+* ``GOLDEN_NONNEGATIVE`` (the same volume with its negative values set to 0, as in an
+  ordinary scan with a zero background): computed on the code *before* issue 18 and still
+  bit-identical: the equivariant intensity map changes nothing for such scans.
 """
 
 from __future__ import annotations
@@ -29,8 +36,13 @@ def _volume(shape: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray]:
     return vol.astype(np.float32), aff
 
 
+def _nonnegative(shape: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray]:
+    vol, aff = _volume(shape)
+    return np.maximum(vol, 0.0), aff
+
+
 _BIG, _SMALL = (40, 36, 3), (18, 16, 2)
-_X2_HASH = "5d347a5acf2e06736857c3c1772d7eca07c272048fc58e0ddf4a571d237f0265"
+_X2_HASH = "18258c907b147a9a8f6208f99adb415da6124fbf0a0b118865161c7c17c4b6cc"
 _X2_FILE = str(Path(__file__).resolve().parents[2] / "src" / "dnsp" / "infer" / "models"
                / "dnsp-edsr-ap-x2.pt")
 
@@ -42,27 +54,54 @@ GOLDEN: dict[str, tuple[tuple[int, int, int], list[str], str]] = {
     "x2-small-tiles": (_BIG, ["--scale", "2", "--tile-pixels", "20736"], _X2_HASH),
     "x2-np-ensemble8": (
         _BIG, ["--scale", "2", "--model", "dnsp-edsr-np-x2", "--ensemble", "8"],
-        "06113a959a913f53b69efd23fd332a27b7d346830ceb06d5ea68511b18a628ae"),
+        "f6d0e9271494dd577e9aec398fff549075def6acb97ca09b75b2aacfeeda26a7"),
     "x3-default": (
         _BIG, ["--scale", "3"],
-        "b3ae4ac3f0662da3ce1b97608ab804078f424d23ab5acba87115d8c356d30160"),
+        "95f74a8680545db88d4be47273e502c8fa34f528d8218df89b0fdbcbd8be9a85"),
     "x4-default": (
         _BIG, ["--scale", "4"],
-        "2d1e915d838be2f1034b7569ef29757a796e59040e92ab759707cc7a561f9ae6"),
+        "52172b6096892367efa41a6f0e8d3cdb98b06ee6d1946960c381fc92f0326373"),
     "bicubic-x3": (
         _BIG, ["--scale", "3", "--method", "bicubic"],
-        "7373571e505c1c87d204f57fc8c000e4fc47be4526362742bddd9250d05dc71f"),
+        "9780f930fdeea0c93029cc7cffe1029e6bf48a4dd028807e856e8169588ddc39"),
     "lrtv-x2": (
         _SMALL, ["--scale", "2", "--method", "lrtv"],
-        "36c6df22f00e792f17413e6cc4024624e56f48a9c11944715debc4769ff0edca"),
+        "5c9bbc60bbcdcdba605a4d4ba22bd1d57e6ddff0c503c5835c809991b630eba2"),
     "srsw-x2": (
         _SMALL, ["--scale", "2", "--method", "srsw"],
-        "b4c5907ce643adfb85a2b4aea99e54013eb3aebbca65c06bbc54abe830598609"),
+        "26485c3ed9f7ec79dc0c11d3d61dc3e17e82a3c98bd6c8e0065e41e565c06e09"),
 }
 
 
-def _digest(tmp_path: Path, shape: tuple[int, int, int], args: list[str]) -> str:
-    data, aff = _volume(shape)
+#: case -> (volume shape, arguments, SHA-256) on :func:`_nonnegative` volumes (pre-issue-18)
+GOLDEN_NONNEGATIVE: dict[str, tuple[tuple[int, int, int], list[str], str]] = {
+    "x2-default": (
+        _BIG, ["--scale", "2"],
+        "c673fbdc7d85d2a52eb9cef0ad3627584e9bfae422eec8144644706b14402492"),
+    "x2-np-ensemble8": (
+        _BIG, ["--scale", "2", "--model", "dnsp-edsr-np-x2", "--ensemble", "8"],
+        "032861abd3c69a5fecf257a58bcd429999bf98e720d01ce05b80a00bac60ba34"),
+    "x3-default": (
+        _BIG, ["--scale", "3"],
+        "b0a67e1465217339b5def0d9ee311e0ebf8d3392289d82c7e8a2e32be2faf276"),
+    "x4-default": (
+        _BIG, ["--scale", "4"],
+        "5a6bb9475c5b7a0011cd911b57a707dc8ee8d1bfe4d6771c55f8a0a4543891d9"),
+    "bicubic-x3": (
+        _BIG, ["--scale", "3", "--method", "bicubic"],
+        "be6f1ffeba6e195d7b68297dac867398948317531e902f54c98d9f05e5d1ece7"),
+    "lrtv-x2": (
+        _SMALL, ["--scale", "2", "--method", "lrtv"],
+        "0a47dec155dc1249748e5465a98cd72feb5151843692f4b2b5c8827fdade8e81"),
+    "srsw-x2": (
+        _SMALL, ["--scale", "2", "--method", "srsw"],
+        "5fa140a0f770c2f8350e48781ec619913cd2fc81d74818b82d5f51b33616a5dc"),
+}
+
+
+def _digest(tmp_path: Path, shape: tuple[int, int, int], args: list[str],
+            nonnegative: bool = False) -> str:
+    data, aff = (_nonnegative if nonnegative else _volume)(shape)
     inp, out = tmp_path / "in.nii.gz", tmp_path / "out.nii.gz"
     nib.save(nib.Nifti1Image(data, aff), str(inp))
     assert main(["upscale", str(inp), str(out), "--device", "cpu", "--threads", "1", "-q",
@@ -77,3 +116,11 @@ def test_upscale_output_is_bit_identical(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.setenv("DNSP_CACHE_DIR", str(tmp_path / "cache"))  # SRSW builds its library
     shape, args, digest = GOLDEN[key]
     assert _digest(tmp_path, shape, args) == digest
+
+
+@pytest.mark.parametrize("key", sorted(GOLDEN_NONNEGATIVE))
+def test_nonnegative_scans_unchanged_by_the_equivariant_map(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, key: str) -> None:
+    monkeypatch.setenv("DNSP_CACHE_DIR", str(tmp_path / "cache"))
+    shape, args, digest = GOLDEN_NONNEGATIVE[key]
+    assert _digest(tmp_path, shape, args, nonnegative=True) == digest

@@ -1,17 +1,21 @@
 """``dnsp upscale IN OUT --scale S``: super-resolve a volume or a folder of volumes.
 
 IN is a NIfTI/Analyze/MINC file, a DICOM series folder, or a folder of volumes (any layout,
-BIDS included). OUT is a ``.nii``/``.nii.gz`` file, or a folder for folder input (mirrored
-layout, finished files skipped). See ``docs/upscale.md``.
+BIDS included). OUT is a ``.nii``/``.nii.gz`` file, a folder for folder input (mirrored
+layout, finished files skipped), or for a DICOM series input a folder that receives a derived
+DICOM series. Every argument error is one line (exit 2); the output is checked before any
+work. See ``docs/upscale.md``.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 NAME = "upscale"
-HELP = "super-resolve a volume (or a folder of volumes) in its axial plane; NIfTI out"
+HELP = ("super-resolve a volume (or a folder of volumes) in its acquisition plane; NIfTI or "
+        "DICOM out")
 
 _OUT_SUFFIXES = (".nii", ".nii.gz")
 
@@ -22,8 +26,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "folder, or a folder of volumes")
     parser.add_argument("output", nargs="?", help="output .nii/.nii.gz file, or a folder when "
                         "the input is a folder of volumes")
-    parser.add_argument("--scale", "-s", type=int,
+    parser.add_argument("--scale", "-s", metavar="S",
                         help="integer in-plane upscaling factor >= 2 (shipped models: 2, 3, 4)")
+    parser.add_argument("--plane", default="auto",
+                        choices=("auto", "axial", "coronal", "sagittal"),
+                        help="plane the 2-D model works in: auto (default: the acquisition "
+                        "plane, i.e. the two finest voxel axes; axial for isotropic data) or "
+                        "a forced anatomical plane")
+    parser.add_argument("--dtype", default="same", choices=("same", "float32", "int16", "uint8"),
+                        help="NIfTI output type: same (default: the input's integer type and "
+                        "scl_slope/scl_inter, float32 for float or DICOM inputs), float32, "
+                        "int16, uint8; integer outputs are rounded and clipped (the count is "
+                        "reported)")
+    parser.add_argument("--format", dest="fmt", default="auto",
+                        choices=("auto", "nifti", "dicom"),
+                        help="output format: auto (default: a DICOM series input with an OUT "
+                        "that is not a .nii/.nii.gz name gives a derived DICOM series in the "
+                        "folder OUT; else NIfTI), nifti, dicom (folder mode: DICOM series "
+                        "become series folders)")
+    parser.add_argument("--qc", metavar="PNG",
+                        help="write a before/after picture (3 views through the centre: input "
+                        "nearest, input cubic, output, and a zoomed inset) to this .png; in "
+                        "folder mode a folder receiving one PNG per volume")
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--model", "-m", metavar="NAME_OR_CHECKPOINT",
                        help="shipped model name (see --list-models) or a model/checkpoint "
@@ -60,7 +84,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="with --acquisition kspace: the scanner's apodisation window "
                         "(none, hamming, hann, tukey, fermi)")
     parser.add_argument("--list-models", action="store_true",
-                        help="list the shipped models and exit")
+                        help="list the shipped models (training data, degradation, size, "
+                        "measured gain, cost) and exit")
+
+    def one_line_error(message: str) -> None:  # argparse's usage block is not an explanation
+        parser.exit(2, f"dnsp {NAME}: error: {message} (see dnsp {NAME} --help)\n")
+
+    parser.error = one_line_error  # type: ignore[method-assign]
 
 
 def _acquisition(args: argparse.Namespace):  # type: ignore[no-untyped-def]
@@ -84,42 +114,64 @@ def _acquisition(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 
 def _list_models() -> int:
-    from dnsp.methods.pretrained import available_models, read_manifest
+    from dnsp.infer.models_table import models_table
 
-    defaults = {v: k for k, v in read_manifest().get("defaults", {}).items()}
-    for info in available_models():
-        tag = f" (default for x{defaults[info.name]})" if info.name in defaults else ""
-        print(f"{info.name}: x{info.scale}, {info.network} {info.network_kwargs}, "
-              f"ensemble {info.ensemble}{tag}")
+    print(models_table())
     return 0
 
 
-def _is_folder_mode(inp: Path, out: Path) -> bool:
-    """Folder input is a folder of volumes, unless it is one DICOM series written to a file.
+def _scale(value: str | None) -> int:
+    """``--scale`` as an integer >= 2, else a one-line error."""
+    from dnsp.errors import InputError
+
+    try:
+        scale = int(str(value).strip())
+    except ValueError:
+        raise InputError(f"--scale must be an integer >= 2, got {value!r}") from None
+    if scale < 2:
+        raise InputError(f"--scale must be an integer >= 2, got {scale}")
+    return scale
+
+
+def _mode(inp: Path, out: Path, fmt: str) -> str:
+    """``"file"``, ``"dicom"`` (one DICOM series to a derived series) or ``"folder"``.
 
     Raises:
-        InputError: A folder of several volumes with a ``.nii``/``.nii.gz`` output name.
+        InputError: A folder of several volumes with a ``.nii``/``.nii.gz`` output name, or
+            ``--format dicom`` for a single input that is not a DICOM series.
     """
+    from dnsp.data.io import is_dicom_file
     from dnsp.errors import InputError
     from dnsp.infer.upscale import find_inputs
 
-    if not inp.is_dir():
-        return False
-    items = find_inputs(inp)
     to_file = out.name.lower().endswith(_OUT_SUFFIXES)
+    if not inp.is_dir():
+        if is_dicom_file(inp) and (fmt == "dicom" or (fmt == "auto" and not to_file)):
+            return "dicom"
+        if fmt == "dicom":
+            raise InputError(f"--format dicom needs a DICOM series as input, got {inp}")
+        return "file"
+    items = find_inputs(inp)
     if len(items) == 1 and items[0][0] == inp:  # the folder is one DICOM series
-        return not to_file
+        if fmt == "dicom" or (fmt == "auto" and not to_file):
+            return "dicom"
+        return "file" if to_file else "folder"
     if to_file and items:
         raise InputError(f"{inp} is a folder of {len(items)} volume(s): OUT must be a folder, "
                          f"not the file name {out.name}")
-    return not to_file
+    return "file" if to_file else "folder"
 
 
 def run(args: argparse.Namespace) -> int:
-    """Build the method, then upscale the file or the folder."""
+    """Check the arguments and the output, build the method, then upscale."""
     from dnsp.errors import InputError
-    from dnsp.infer.assess import UpscaleReport
-    from dnsp.infer.upscale import upscale_file, upscale_folder
+    from dnsp.infer.upscale import (
+        FileReport,
+        check_file_output,
+        check_folder_output,
+        upscale_file,
+        upscale_folder,
+    )
     from dnsp.methods import MODEL_PREFIX, available_methods, build_method
     from dnsp.methods.network import auto_threads
 
@@ -127,8 +179,7 @@ def run(args: argparse.Namespace) -> int:
         return _list_models()
     if args.input is None or args.output is None or args.scale is None:
         raise InputError("give IN, OUT and --scale (see dnsp upscale --help)")
-    if args.scale < 2:
-        raise InputError(f"--scale must be an integer >= 2, got {args.scale}")
+    args.scale = _scale(args.scale)
     if args.method is not None and args.method.lower() not in available_methods():
         raise InputError(f"unknown --method {args.method!r}; valid: "
                          f"{', '.join(available_methods())}")
@@ -140,9 +191,12 @@ def run(args: argparse.Namespace) -> int:
     inp, out = Path(args.input), Path(args.output)
     if not inp.exists():
         raise InputError(f"input does not exist: {inp}")
-    folder_mode = _is_folder_mode(inp, out)
-    if not folder_mode and not out.name.lower().endswith(_OUT_SUFFIXES):
-        raise InputError(f"output must be a NIfTI file ending in .nii or .nii.gz: {out}")
+    mode = _mode(inp, out, args.fmt)
+    if mode == "folder":
+        check_folder_output(out, args.qc)
+    else:  # before the model is loaded or the volume read
+        check_file_output(inp, out, args.scale, fmt="dicom" if mode == "dicom" else "nifti",
+                          qc=args.qc)
     try:
         # bicubic keeps every intensity (unclipped); LRTV and SRSW clip to [0, 1] as evaluated
         spec = (args.method.lower() if args.method
@@ -154,16 +208,20 @@ def run(args: argparse.Namespace) -> int:
                               max_pixels=args.tile_pixels, ensemble=args.ensemble)
     except ValueError as exc:  # e.g. a tile too small for the network's margin
         raise InputError(str(exc)) from exc
-    if not folder_mode:
-        reports: list[UpscaleReport] = []
+    options = {"acquisition": acquisition, "plane": args.plane, "dtype": args.dtype,
+               "qc": args.qc}
+    if mode != "folder":
+        reports: list[FileReport] = []
         upscale_file(inp, out, method, args.scale, progress=args.progress,
-                     acquisition=acquisition, report=reports.append)
+                     report=reports.append, fmt="dicom" if mode == "dicom" else "nifti",
+                     **options)
         if args.progress is not False:
             print(f"{out}: x{args.scale} with {method.name}; {reports[0].line()}")
         return 0
     quiet = args.progress is False
     result = upscale_folder(inp, out, method, args.scale, overwrite=args.overwrite,
-                            progress=args.progress, acquisition=acquisition,
+                            progress=args.progress, fmt="dicom" if args.fmt == "dicom"
+                            else "nifti", **options,
                             log=None if quiet else (lambda line: print(line, flush=True)))
     summary = (f"{len(result.written)} written, {len(result.skipped)} skipped, "
                f"{len(result.failed)} failed (x{args.scale} with {method.name})")
@@ -171,5 +229,5 @@ def run(args: argparse.Namespace) -> int:
         first, why = result.failed[0]
         raise InputError(f"{summary}; first failure: {first}: {why}")
     if not quiet:
-        print(summary)
+        print(summary, file=sys.stdout)
     return 0

@@ -217,6 +217,7 @@ def save_volume(
     like: Volume | None = None,
     dtype: np.dtype | type = np.float32,
     description: str | None = None,
+    slope_inter: tuple[float, float] | None = None,
 ) -> Path:
     """Write ``data`` as NIfTI-1 atomically, keeping the applicable header fields of ``like``.
 
@@ -232,6 +233,9 @@ def save_volume(
         dtype: On-disk data type (float32 by default).
         description: Header description (``descrip``, at most 79 ASCII characters kept)
             instead of the one of ``like``.
+        slope_inter: ``(scl_slope, scl_inter)`` written with integer ``data`` of type
+            ``dtype``: the stored values are ``data`` and readers see
+            ``data * slope + inter``. ``None``: no scaling.
 
     Returns:
         The output path.
@@ -270,6 +274,8 @@ def save_volume(
     img.set_data_dtype(dtype)
     if header is None:
         img.header.set_xyzt_units("mm")
+    if slope_inter is not None:
+        img.header.set_slope_inter(*slope_inter)
     if description is not None:
         img.header["descrip"] = description.encode("ascii", "replace")[:79]
     with atomic_path(out) as tmp:

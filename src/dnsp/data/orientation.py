@@ -1,4 +1,9 @@
-"""The anatomical axial plane of a volume, found from its affine (SPEC section 4).
+"""The plane a volume is upscaled in, found from its affine (SPEC section 4).
+
+:func:`choose_plane` finds the acquisition plane (the two finest voxel axes; the anatomical
+axial plane breaks ties, e.g. for isotropic data) or takes a forced anatomical plane;
+:func:`to_plane_stack` views the volume as slices of it. The rest of this module is about the
+anatomical axial plane.
 
 The SR plane is the axial plane: its two voxel axes are the ones closest to the world R-L and
 A-P directions; the third (closest to S-I) indexes slices. Axial stacks are pure transpositions
@@ -10,9 +15,25 @@ voxel axis closest to A-P and W (columns) along the voxel axis closest to R-L.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-__all__ = ["axial_axes", "from_axial_stack", "stack_permutation", "to_axial_stack"]
+__all__ = [
+    "PLANES",
+    "THICKNESS_TOLERANCE",
+    "PlaneChoice",
+    "axial_axes",
+    "choose_plane",
+    "from_axial_stack",
+    "from_plane_stack",
+    "plane_axes",
+    "plane_of_slice_axis",
+    "stack_permutation",
+    "to_axial_stack",
+    "to_plane_stack",
+    "world_axes",
+]
 
 
 def axial_axes(affine: np.ndarray) -> tuple[int, int, int]:
@@ -63,3 +84,123 @@ def from_axial_stack(stack: np.ndarray, affine: np.ndarray) -> np.ndarray:
     if arr.ndim != 3:
         raise ValueError(f"stack must be 3-D (N, H, W), got shape {tuple(arr.shape)}")
     return np.transpose(arr, np.argsort(stack_permutation(affine)))
+
+
+#: The anatomical planes a volume can be upscaled in (``--plane``).
+PLANES = ("axial", "coronal", "sagittal")
+#: Voxel sizes within this relative tolerance of the thickest count as equally thick.
+THICKNESS_TOLERANCE = 0.01
+
+
+def world_axes(affine: np.ndarray) -> tuple[int, int, int]:
+    """Voxel axes closest to the world R-L, A-P and S-I axes (one each; oblique-safe)."""
+    row, col, sl = axial_axes(affine)
+    return col, row, sl
+
+
+def plane_axes(affine: np.ndarray, plane: str) -> tuple[int, int, int]:
+    """``(row_axis, col_axis, slice_axis)`` of an anatomical plane of the volume.
+
+    Rows run along the vertical axis of the usual display of the plane and columns along its
+    horizontal axis: axial (rows A-P, columns R-L; :func:`axial_axes`), coronal (rows S-I,
+    columns R-L), sagittal (rows S-I, columns A-P). The slice axis is normal to the plane.
+
+    Raises:
+        ValueError: For a plane not in :data:`PLANES` or a degenerate affine.
+    """
+    rl, ap, si = world_axes(affine)
+    if plane == "axial":
+        return ap, rl, si
+    if plane == "coronal":
+        return si, rl, ap
+    if plane == "sagittal":
+        return si, ap, rl
+    raise ValueError(f"unknown plane {plane!r}; valid: {', '.join(PLANES)}")
+
+
+def plane_of_slice_axis(affine: np.ndarray, slice_axis: int) -> str:
+    """The anatomical plane whose slices are indexed by voxel axis ``slice_axis``."""
+    rl, ap, _ = world_axes(affine)
+    return "sagittal" if slice_axis == rl else "coronal" if slice_axis == ap else "axial"
+
+
+@dataclass(frozen=True)
+class PlaneChoice:
+    """The plane a 2-D method works in, and why.
+
+    Attributes:
+        plane: ``"axial"``, ``"coronal"`` or ``"sagittal"`` (for an oblique acquisition: the
+            anatomical plane it is closest to).
+        axes: ``(row_axis, col_axis, slice_axis)`` voxel axes (:func:`plane_axes`).
+        reason: One line for the user: the voxel sizes and the rule that chose the plane.
+        acquired: The acquisition plane found from the voxel sizes (equal to ``plane`` unless
+            the user forced another one).
+    """
+
+    plane: str
+    axes: tuple[int, int, int]
+    reason: str
+    acquired: str
+
+
+def _mm(values: np.ndarray) -> str:
+    return " x ".join(f"{v:.3g}" for v in values) + " mm"
+
+
+def choose_plane(affine: np.ndarray, plane: str = "auto") -> PlaneChoice:
+    """The acquisition plane of a volume (its two finest voxel axes), or a forced plane.
+
+    ``auto`` takes as slice axis the voxel axis with the largest voxel size, so that the two
+    finest axes (the acquisition plane of a 2-D scan) are upscaled and the thick one is left
+    alone. Axes within :data:`THICKNESS_TOLERANCE` of the largest size tie; ties are broken
+    by anatomy, in the order axial, coronal, sagittal (isotropic data: axial).
+
+    Args:
+        affine: (4, 4) voxel-to-world matrix.
+        plane: ``"auto"`` or one of :data:`PLANES`.
+
+    Returns:
+        The :class:`PlaneChoice`.
+
+    Raises:
+        ValueError: For an unknown plane or a degenerate affine.
+    """
+    if plane != "auto" and plane not in PLANES:
+        raise ValueError(f"unknown plane {plane!r}; valid: auto, {', '.join(PLANES)}")
+    a = np.asarray(affine, dtype=np.float64)
+    sizes = np.sqrt((a[:3, :3] ** 2).sum(axis=0))
+    thick = [i for i in range(3) if sizes[i] >= sizes.max() / (1.0 + THICKNESS_TOLERANCE)]
+    by_anatomy = {plane_of_slice_axis(a, i): i for i in thick}
+    acquired = next(p for p in PLANES if p in by_anatomy)
+    if len(thick) == 1:
+        why = f"acquisition plane: voxels {_mm(sizes)}, slices along the " \
+              f"{sizes[thick[0]]:.3g} mm axis"
+    elif len(thick) == 3:
+        why = f"isotropic voxels {_mm(sizes)}: anatomical axial plane"
+    else:
+        why = f"voxels {_mm(sizes)}: two equally thick axes, the {acquired} one taken " \
+              "as slice axis"
+    if plane == "auto" or plane == acquired:
+        return PlaneChoice(acquired, plane_axes(a, acquired), why if plane == "auto"
+                           else f"--plane {plane}; {why}", acquired)
+    return PlaneChoice(plane, plane_axes(a, plane),
+                       f"--plane {plane}; not the acquisition plane ({acquired}, {why})",
+                       acquired)
+
+
+def to_plane_stack(data: np.ndarray, axes: tuple[int, int, int]) -> np.ndarray:
+    """View a volume as slices ``(N, H, W)`` of the plane ``axes = (row, col, slice)``."""
+    arr = np.asarray(data)
+    if arr.ndim != 3:
+        raise ValueError(f"data must be 3-D, got shape {tuple(arr.shape)}")
+    row, col, sl = axes
+    return np.transpose(arr, (sl, row, col))
+
+
+def from_plane_stack(stack: np.ndarray, axes: tuple[int, int, int]) -> np.ndarray:
+    """Exact inverse of :func:`to_plane_stack` (the volume's voxel order restored)."""
+    arr = np.asarray(stack)
+    if arr.ndim != 3:
+        raise ValueError(f"stack must be 3-D (N, H, W), got shape {tuple(arr.shape)}")
+    row, col, sl = axes
+    return np.transpose(arr, np.argsort((sl, row, col)))

@@ -1,0 +1,147 @@
+"""``dnsp upscale --list-models``: the shipped models as a readable table.
+
+One row per model of the manifest (:func:`dnsp.methods.pretrained.available_models`):
+name, scale, default mark, what it was trained on (data and contrasts, their resolution, from
+the model card's *Data* line), the degradation (acquisition model) its input must follow,
+its input channels, parameters, the measured PSNR gain over bicubic on held-out heads (the
+model card's first results table) and its cost: multiply-accumulates per output pixel,
+counted on the network itself (a speed measure independent of the machine; measured times
+are in docs/upscale.md).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from dnsp.acquisition import acquisition_from_config, get_acquisition
+from dnsp.methods.pretrained import ModelInfo, available_models, read_manifest
+from dnsp.nets import build_network
+from dnsp.nets.registry import count_parameters
+
+__all__ = ["model_rows", "models_table"]
+
+_HEADERS = ("name", "x", "trained on", "degradation", "inputs", "params", "gain", "MAC/px")
+
+
+def _card(info: ModelInfo) -> str:
+    card = info.meta.get("card")
+    if not card:
+        return ""
+    path = Path(info.path).parent / str(card)
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        return ""
+
+
+def _trained_on(info: ModelInfo, card: str) -> str:
+    """Data sets, contrasts and resolutions of the card's *Data* line."""
+    training = info.meta.get("training", {})
+    if isinstance(training, dict) and training.get("data"):
+        return str(training["data"])
+    match = re.search(r"^\* Data: (.*)$", card, flags=re.MULTILINE)
+    if not match:
+        return "-"
+    text = match.group(1)
+    names = [n for n in ("IXI", "BrainWeb", "BraTS", "chris", "Kirby", "OASIS", "HCP")
+             if n.lower() in text.lower()]
+    contrasts = sorted({c.upper() for c in re.findall(r"\b(T1w?|T2w?|PD|FLAIR)\b", text,
+                                                       flags=re.IGNORECASE)})
+    mm = sorted({m for m in re.findall(r"(\d+(?:\.\d+)?) ?mm", text)}, key=float)
+    parts = [", ".join(names)] if names else []
+    if contrasts:
+        parts.append("/".join(contrasts))
+    if mm:
+        parts.append("/".join(mm) + " mm")
+    return "; ".join(parts) or "-"
+
+
+def _degradation(info: ModelInfo) -> str:
+    acq = info.meta.get("acquisition")
+    try:
+        if isinstance(acq, dict):
+            return acquisition_from_config(acq).describe()
+        if isinstance(acq, str):
+            return acq
+        if info.scale >= 2:
+            return get_acquisition("gaussian", scale=info.scale).describe()
+    except (ValueError, TypeError, KeyError):
+        return str(acq)
+    return "-"
+
+
+def _gain(info: ModelInfo, card: str) -> str:
+    """``+4.96 dB`` from the first results table of the card that has a row for the model."""
+    for line in card.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if cells and cells[0].strip("`") == info.name and cells[-1].endswith("dB"):
+            return cells[-1].replace(" ", "")
+    return "-"
+
+
+def _macs_per_pixel(net: nn.Module, side: int, chans: int = 1) -> float:
+    """Multiply-accumulates per output pixel of a 2-D network on a ``side`` square input."""
+    total = 0
+
+    def hook(mod: nn.Module, _inp: Any, out: torch.Tensor) -> None:
+        nonlocal total
+        if isinstance(mod, nn.Conv2d):
+            k = mod.kernel_size[0] * mod.kernel_size[1]
+            total += out.numel() * (mod.in_channels // mod.groups) * k
+        elif isinstance(mod, nn.Linear):
+            total += out.numel() * mod.in_features
+
+    handles = [m.register_forward_hook(hook) for m in net.modules()
+               if isinstance(m, (nn.Conv2d, nn.Linear))]
+    try:
+        with torch.inference_mode():
+            out = net(torch.zeros(1, chans, side, side))
+    finally:
+        for h in handles:
+            h.remove()
+    return total / float(out.shape[-1] * out.shape[-2])
+
+
+def model_rows(folder: str | None = None) -> list[tuple[str, ...]]:
+    """The table's rows (strings), one per shipped model."""
+    defaults = {v: k for k, v in read_manifest(folder).get("defaults", {}).items()}
+    rows = []
+    for info in available_models(folder):
+        card = _card(info)
+        try:
+            net = build_network(info.network, **info.network_kwargs)
+            params = f"{count_parameters(net) / 1e3:.0f}k"
+            side = 48 if info.network_kwargs.get("unshuffle") is None else \
+                12 * int(info.network_kwargs["unshuffle"])
+            chans = len(info.inputs) if info.inputs else 1
+            macs = f"{_macs_per_pixel(net.eval(), side, chans) / 1e3:.0f}k" \
+                if getattr(net, "spatial_dims", 2) == 2 else "-"
+        except (ValueError, TypeError, RuntimeError):
+            params, macs = "-", "-"
+        name = info.name + (" *" if info.name in defaults else "")
+        kind = info.meta.get("kind")
+        rows.append((name, str(info.scale) if kind is None else f"{info.scale} ({kind})",
+                     _trained_on(info, card), _degradation(info),
+                     "+".join(info.inputs) if info.inputs else "bicubic",
+                     params, _gain(info, card), macs))
+    return rows
+
+
+def models_table(folder: str | None = None) -> str:
+    """The plain-text table printed by ``dnsp upscale --list-models``."""
+    rows = model_rows(folder)
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
+              for i, h in enumerate(_HEADERS)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(_HEADERS, widths, strict=True)),
+             "  ".join("-" * w for w in widths)]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+              for r in rows]
+    lines.append("* default model for its scale. gain: PSNR over bicubic on held-out heads "
+                 "(model card); MAC/px: multiply-accumulates per output pixel; details: "
+                 "each model's card in dnsp/infer/models/.")
+    return "\n".join(lines)
