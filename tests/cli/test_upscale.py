@@ -275,3 +275,84 @@ def test_folder_of_volumes_needs_an_output_folder(tmp_path: Path,
     _fails(capsys, [str(tmp_path / "nothing"), str(tmp_path / "o.nii.gz"), "-s", "2",
                     "--method", "bicubic"], "no image file or DICOM series")
     assert not (tmp_path / "o.nii.gz").exists()
+
+
+def _usage_fails(capsys: pytest.CaptureFixture[str], argv: list[str], match: str) -> None:
+    """An argparse-level error: exit 2 with one line, not the usage block."""
+    with pytest.raises(SystemExit) as exc:
+        main(["upscale", *argv])
+    assert exc.value.code == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(err) == 1 and "usage:" not in err[0], err
+    assert match in err[0]
+
+
+def test_every_argument_error_is_one_line(scan: Path, tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    out = str(tmp_path / "o.nii.gz")
+    _fails(capsys, [str(scan), out, "--scale", "2.5", "--method", "bicubic"],
+           "--scale must be an integer >= 2, got '2.5'")
+    _fails(capsys, [str(scan), out, "-s", "two", "--method", "bicubic"], "integer")
+    _usage_fails(capsys, [str(scan), out, "-s", "2", "--plane", "oblique"], "--plane")
+    _usage_fails(capsys, [str(scan), out, "-s", "2", "--dtype", "float64"], "--dtype")
+    _usage_fails(capsys, [str(scan), out, "-s", "2", "--ensemble", "3"], "--ensemble")
+    _usage_fails(capsys, [str(scan), out, "-s", "2", "--threads", "x"], "--threads")
+    assert not Path(out).exists()
+
+
+@pytest.mark.parametrize("target", ["/sys/o.nii.gz", "/proc/o.nii.gz", "/sys/class/x/o.nii.gz",
+                                    "/sys/dnsp-out", "/proc/dnsp-out"])
+def test_system_paths_refused_in_under_a_second(scan: Path, target: str,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    if not Path("/" + target.split("/")[1]).is_dir():
+        pytest.skip("no such system folder here")
+    import time
+
+    t0 = time.perf_counter()
+    inp = scan if target.endswith(".nii.gz") else scan.parent  # folder mode for a folder OUT
+    line = _fails(capsys, [str(inp), target, "-s", "2"], "output")  # the model is not loaded
+    assert time.perf_counter() - t0 < 1.0, line
+    assert "not writable" in line or "does not exist" in line or "not a folder" in line
+
+
+def test_plane_dtype_and_qc_options(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    coronal = np.diag([1.0, 4.0, 1.0, 1.0])  # thick slices along A-P: a coronal scan
+    src = _save(tmp_path / "in" / "cor.nii.gz", np.round(_volume((8, 3, 6))).astype(np.int16),
+                coronal)
+    out, qc = tmp_path / "o.nii.gz", tmp_path / "qc.png"
+    assert main(["upscale", str(src), str(out), "-s", "2", "--method", "bicubic",
+                 "--qc", str(qc)]) == 0
+    line = capsys.readouterr().out
+    assert "plane coronal (acquisition plane: voxels 1 x 4 x 1 mm" in line
+    assert "int16, 0 voxel(s) clipped" in line  # --dtype same is the default
+    img = nib.load(str(out))
+    assert img.shape == (16, 3, 12) and img.get_data_dtype() == np.int16
+    assert qc.read_bytes()[:4] == b"\x89PNG"
+    assert main(["upscale", str(src), str(tmp_path / "a.nii.gz"), "-s", "2", "--method",
+                 "bicubic", "--plane", "axial", "--dtype", "float32"]) == 0
+    line = capsys.readouterr().out
+    assert "plane axial (--plane axial; not the acquisition plane (coronal" in line
+    assert nib.load(str(tmp_path / "a.nii.gz")).shape == (16, 6, 6)
+    # folder mode: one QC PNG per volume, mirrored names
+    _save(tmp_path / "in" / "sub" / "b.nii", _volume((6, 6, 2)))
+    assert main(["upscale", str(tmp_path / "in"), str(tmp_path / "tree"), "-s", "2",
+                 "--method", "bicubic", "--qc", str(tmp_path / "qcs"), "-q"]) == 0
+    assert _files(tmp_path / "qcs") == ["cor.png", "sub/b.png"]
+    _fails(capsys, [str(src), str(tmp_path / "c.nii.gz"), "-s", "2", "--method", "bicubic",
+                    "--qc", str(tmp_path / "missing" / "q.png")], "does not exist")
+    _fails(capsys, [str(src), str(tmp_path / "c.nii.gz"), "-s", "2", "--method", "bicubic",
+                    "--qc", str(tmp_path / "q.jpg")], ".png")
+
+
+def test_list_models_is_a_table(capsys: pytest.CaptureFixture[str]) -> None:
+    from dnsp.methods.pretrained import models_dir
+
+    if not (models_dir() / "manifest.json").is_file():
+        pytest.skip("no shipped models")
+    assert main(["upscale", "--list-models"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["name", "x", "trained", "on", "degradation", "inputs",
+                                "params", "gain", "MAC/px"]
+    assert "{" not in "\n".join(lines)  # no Python dict reprs
+    default = next(line for line in lines if line.startswith("dnsp-edsr-ap-x2 *"))
+    assert "gaussian x2" in default and "dB" in default and "T1" in default

@@ -164,7 +164,8 @@ def write_dicom_series(
             ds.ImagePositionPatient = [_ds(v) for v in position]
             ds.SliceLocation = _ds(float(position @ normal))
             # rows of the DICOM image run along voxel axis 1, columns along axis 0
-            ds.PixelData = np.ascontiguousarray(stored[:, :, k].T).astype("<i2").tobytes()
+            ds.add_new(0x7FE00010, "OW",
+                       np.ascontiguousarray(stored[:, :, k].T).astype("<i2").tobytes())
             pydicom.dcmwrite(tmp / f"IM{k + 1:05d}.dcm", ds, enforce_file_format=True)
         if out.exists():
             out.rmdir()

@@ -19,6 +19,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import nibabel as nib
 import numpy as np
 
 from dnsp.data.io import Volume
@@ -126,12 +127,19 @@ def _input_type(like: Volume | None) -> tuple[np.dtype | None, float, float]:
         return None, 1.0, 0.0
     dtype = np.dtype(header.get_data_dtype())
     slope, inter = 1.0, 0.0
-    if hasattr(header, "get_slope_inter"):
-        s, i = header.get_slope_inter()
-        if s is not None and np.isfinite(s) and s != 0:
-            slope = float(s)
-        if i is not None and np.isfinite(i):
-            inter = float(i)
+    s, i = header.get_slope_inter() if hasattr(header, "get_slope_inter") else (None, None)
+    if (s is None or i is None) and like is not None and like.path is not None \
+            and Path(like.path).is_file():
+        # nibabel moves the scaling of a loaded image from its header to its data proxy
+        try:
+            proxy = nib.load(str(like.path)).dataobj
+            s, i = getattr(proxy, "slope", s), getattr(proxy, "inter", i)
+        except Exception:  # the volume was read already: keep the header's answer
+            pass
+    if s is not None and np.isfinite(s) and s != 0:
+        slope = float(s)
+    if i is not None and np.isfinite(i):
+        inter = float(i)
     return dtype, slope, inter
 
 
