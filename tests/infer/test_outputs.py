@@ -117,13 +117,13 @@ def test_output_checks_refuse_before_any_work(tmp_path: Path, monkeypatch: pytes
         with pytest.raises(InputError, match=why.split(":")[0]):
             check_file_output(src, dst, 2)
         assert time.perf_counter() - t0 < 1.0
-    with pytest.raises(InputError, match=".png"):
+    with pytest.raises(InputError, match=r"\.png"):
         check_file_output(src, tmp_path / "o.nii.gz", 2, qc=tmp_path / "qc.jpg")
     with pytest.raises(InputError, match="DICOM"):
         check_file_output(src, tmp_path / "series", 2, fmt="dicom")
     full = shutil.disk_usage(tmp_path)._replace(free=100)
     monkeypatch.setattr(outputs.shutil, "disk_usage", lambda _p: full)
-    with pytest.raises(InputError, match="not enough free space.*needs about"):
+    with pytest.raises(InputError, match=r"not enough free space.*needs about"):
         check_file_output(src, tmp_path / "o.nii", 2)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.nii.gz"]  # nothing left
 
