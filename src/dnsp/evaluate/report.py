@@ -234,7 +234,8 @@ class Report:
                 if b.text:
                     out += [f"*{b.text}*", ""]
             elif b.kind == "config":
-                out += [f"**Configuration: {b.data['name']}**", "", "```yaml", b.text, "```", ""]
+                out += ["<details>", f"<summary>Configuration: {b.data['name']}</summary>", "",
+                        "```yaml", b.text, "```", "", "</details>", ""]
             elif b.kind == "environment":
                 out += ["## Environment", "", "| item | value |", "|---|---|"]
                 out += [f"| {_md_cell(k)} | {_md_cell(v)} |" for k, v in b.data.items()]
@@ -269,8 +270,9 @@ class Report:
                 img = f'<img src="data:{mime};base64,{data}" alt="{alt}">'
                 body.append(f"<figure>{img}{cap}</figure>")
             elif b.kind == "config":
-                body.append(f"<h3>Configuration: {html.escape(b.data['name'])}</h3>")
-                body.append(f"<pre><code>{html.escape(b.text)}</code></pre>")
+                body.append(f"<details><summary>Configuration: "
+                            f"{html.escape(b.data['name'])}</summary>"
+                            f"<pre><code>{html.escape(b.text)}</code></pre></details>")
             elif b.kind == "environment":
                 body.append("<h2>Environment</h2>")
                 trs = "".join(

@@ -80,13 +80,17 @@ def _figures(exp: Experiment, results: pd.DataFrame, out: Path, rep: Report) -> 
             top = list(means.sort_values(ascending=False).index[:4])
             outs = {m: np.load(samples / f"{ftag}-{m}.npy") for m in top
                     if (samples / f"{ftag}-{m}.npy").is_file()}
+            lr_path = samples / f"{tag}-LR.npy"
+            lr = np.load(lr_path) if lr_path.is_file() else None
             if outs:
                 rep.add_figure(
                     F.fig_visual_comparison(outs, np.load(hr_path),
                                             figdir / f"visual_{tag}.png",
-                                            title=f"{ds} x{scale}"),
-                    f"Figs. 11-14 style: top methods by mean PSNR on {ds} x{scale}; "
-                    "labels are PSNR/SSIM of the slice.")
+                                            title=f"{ds} x{scale}", lr=lr),
+                    ("Figs. 11-14 style: " + ("the low-resolution input (nearest), " if lr
+                                              is not None else "")
+                     + f"the HR reference and the top methods by mean PSNR on {ds} "
+                     f"x{scale}; labels are PSNR/SSIM of the slice."))
     runs = out / "runs"
     if "fig9" in exp.figures and runs.is_dir():
         for tagdir in sorted(p for p in runs.iterdir() if p.is_dir()):
@@ -144,7 +148,7 @@ def build_report(exp: Experiment, budget_name: str, budget: Budget, results: pd.
                  out: Path, skipped: list[str]) -> Report:
     """Build (not write) the report of a reproduction run."""
     (out / "figures").mkdir(parents=True, exist_ok=True)
-    rep = Report(f"{exp.title} (budget: {budget_name})")
+    rep = Report(f"{exp.title}, budget {budget_name}")
     if exp.description:
         rep.add_paragraph(exp.description)
     notes = [f"Budget `{budget_name}`: {budget.note}" if budget.note else
@@ -169,11 +173,13 @@ def build_report(exp: Experiment, budget_name: str, budget: Budget, results: pd.
     _statistics(exp, results, out, rep)
     rep.add_heading("Figures")
     _figures(exp, results, out, rep)
-    rep.add_heading("Configuration")
+    rep.add_environment()
+    rep.add_heading("Appendix: configurations")
+    rep.add_paragraph("The experiment definition and the configuration of each training run "
+                      "(collapsed; click to open).")
     rep.add_config(f"experiment {exp.name}", Path(exp.path).read_text(encoding="utf-8")
                    if exp.path else "")
     for cfg in sorted((out / "runs").glob("*/*/config.yml"))[:12]:
         rep.add_config(f"training run {cfg.parent.parent.name}/{cfg.parent.name}",
                        read_yaml(cfg))
-    rep.add_environment()
     return rep

@@ -238,6 +238,8 @@ def reproduce(
                     parts.append(df)
             np.save(out / "results" / "samples" / f"{ds.name}-x{scale}-HR.npy",
                     es.hr[_sample_index(es)])
+            np.save(out / "results" / "samples" / f"{ds.name}-x{scale}-LR.npy",
+                    es.lr[_sample_index(es)])  # the report's input panel
     if not parts:
         raise InputError(f"experiment {exp.name}: nothing to run under budget {budget_name} "
                          f"(skipped: {', '.join(skipped) or 'none'})")

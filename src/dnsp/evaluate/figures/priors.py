@@ -144,6 +144,10 @@ def fig3_laplacian_variance(
 # --- Fig. 8 -------------------------------------------------------------------------------------
 
 
+#: Filters per row of Fig. 8 (the figure wraps to further rows).
+_FIG8_COLUMNS = 5
+
+
 def fig8_learned_filters(
     filters: np.ndarray | torch.Tensor, image: np.ndarray, out: PathLike
 ) -> Path:
@@ -172,20 +176,26 @@ def fig8_learned_filters(
     resp = filter2d_valid(x, bank)[0].abs().numpy()
     names = ["Laplacian L"] + [f"learned {i + 1}" for i in range(w.shape[0])]
     n = bank.shape[0]
-    fig = new_figure(1.9 * n, 4.2)
-    gs = fig.add_gridspec(2, n, height_ratios=[1.3, 1.0])
+    # at most 5 filters per row pair: the figure stays ~10 in wide, so that at page width
+    # (about 1000 pixels) the coefficients are printed at a readable ~9 pt
+    ncol = min(n, _FIG8_COLUMNS)
+    groups = -(-n // ncol)
+    fig = new_figure(2.0 * ncol, 3.9 * groups)
+    gs = fig.add_gridspec(2 * groups, ncol, height_ratios=[1.2, 1.0] * groups)
     lim = float(np.abs(bank.numpy()).max())
     for i in range(n):
-        ax = fig.add_subplot(gs[0, i])
+        g, col = divmod(i, ncol)
+        ax = fig.add_subplot(gs[2 * g, col])
         top = float(np.percentile(resp[i], 99)) or 1.0
         show_image(ax, resp[i], 0.0, top)
-        ax.set_title(names[i], fontsize=8)
-        ax = fig.add_subplot(gs[1, i])
+        ax.set_title(names[i], fontsize=11)
+        ax = fig.add_subplot(gs[2 * g + 1, col])
         k = bank[i, 0].numpy()
         ax.imshow(k, cmap="RdBu_r", vmin=-lim, vmax=lim)
         for (r, c), v in np.ndenumerate(k):
             ink = "white" if abs(v) > 0.6 * lim else "black"
-            ax.text(c, r, f"{v:.2f}", ha="center", va="center", fontsize=7, color=ink)
+            ax.text(c, r, f"{v:.2f}", ha="center", va="center", fontsize=11, color=ink,
+                    fontweight="bold")
         ax.set_xticks([])
         ax.set_yticks([])
     return save_png(fig, out)

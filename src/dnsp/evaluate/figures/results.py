@@ -56,10 +56,13 @@ def fig_visual_comparison(
     labels: Mapping[str, str] | None = None,
     title: str | None = None,
     data_range: float = 1.0,
+    lr: np.ndarray | None = None,
 ) -> Path:
     """Figs. 11-14 (also 17, 19, 20): methods side by side with a zoom-in box.
 
-    Top row: the HR reference and each method's output with the zoom box drawn as a green
+    Top row: the low-resolution input (when ``lr`` is given; shown with nearest-neighbour
+    pixels on the HR grid, so its blockiness is visible), the HR reference and each method's
+    output with the zoom box drawn as a green
     rectangle and "PSNR/SSIM" under it (whole-slice metrics of SPEC section 6 against ``hr``
     unless ``labels`` gives the text). Bottom row: the zoomed crops.
 
@@ -72,6 +75,8 @@ def fig_visual_comparison(
         labels: Optional text under each method instead of computed PSNR/SSIM.
         title: Optional figure title.
         data_range: Intensity range (display window and metrics).
+        lr: The LR input slice (h, w) with ``H`` and ``W`` integer multiples of ``h`` and
+            ``w`` (or the same shape, for registered pairs).
     """
     ref = image2d(hr, "hr")
     if not outputs:
@@ -87,7 +92,15 @@ def fig_visual_comparison(
     r, c, h, w = box
     if r < 0 or c < 0 or h < 1 or w < 1 or r + h > ref.shape[0] or c + w > ref.shape[1]:
         raise ValueError(f"zoom box {box} lies outside the {ref.shape} slice")
-    panels = [("HR", ref, "PSNR/SSIM")]
+    panels = []
+    if lr is not None:
+        small = image2d(lr, "lr")
+        fy, fx = ref.shape[0] // small.shape[0], ref.shape[1] // small.shape[1]
+        if fy < 1 or fx < 1 or (small.shape[0] * fy, small.shape[1] * fx) != ref.shape:
+            raise ValueError(f"lr of shape {small.shape} does not tile the {ref.shape} slice")
+        panels.append((f"LR input (x{fy})" if fy > 1 else "input", np.repeat(
+            np.repeat(small, fy, axis=0), fx, axis=1), "nearest"))
+    panels.append(("HR", ref, "PSNR/SSIM"))
     for name, x in imgs.items():
         if labels is not None and name in labels:
             text = labels[name]
