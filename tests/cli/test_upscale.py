@@ -354,5 +354,8 @@ def test_list_models_is_a_table(capsys: pytest.CaptureFixture[str]) -> None:
     assert lines[0].split() == ["name", "x", "trained", "on", "degradation", "inputs",
                                 "params", "gain", "MAC/px"]
     assert "{" not in "\n".join(lines)  # no Python dict reprs
-    default = next(line for line in lines if line.startswith("dnsp-edsr-ap-x2 *"))
-    assert "gaussian x2" in default and "dB" in default and "T1" in default
+    defaults = [line.split() for line in lines[2:] if len(line.split()) > 2
+                and line.split()[1] == "*"]
+    assert {row[2] for row in defaults} >= {"2", "3", "4"}  # one default per shipped scale
+    ap = next(line for line in lines if line.startswith("dnsp-edsr-ap-x2 "))
+    assert "gaussian x2" in ap and "dB" in ap and "T1" in ap and "234k" in ap

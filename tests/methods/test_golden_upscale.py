@@ -73,19 +73,20 @@ GOLDEN: dict[str, tuple[tuple[int, int, int], list[str], str]] = {
 }
 
 
-#: case -> (volume shape, arguments, SHA-256) on :func:`_nonnegative` volumes (pre-issue-18)
+#: case -> (volume shape, arguments, SHA-256) on :func:`_nonnegative` volumes (pre-issue-18;
+#: the AP models by name: they were the defaults then)
 GOLDEN_NONNEGATIVE: dict[str, tuple[tuple[int, int, int], list[str], str]] = {
-    "x2-default": (
-        _BIG, ["--scale", "2"],
+    "x2-ap": (
+        _BIG, ["--scale", "2", "--model", "dnsp-edsr-ap-x2"],
         "c673fbdc7d85d2a52eb9cef0ad3627584e9bfae422eec8144644706b14402492"),
     "x2-np-ensemble8": (
         _BIG, ["--scale", "2", "--model", "dnsp-edsr-np-x2", "--ensemble", "8"],
         "032861abd3c69a5fecf257a58bcd429999bf98e720d01ce05b80a00bac60ba34"),
-    "x3-default": (
-        _BIG, ["--scale", "3"],
+    "x3-ap": (
+        _BIG, ["--scale", "3", "--model", "dnsp-edsr-ap-x3"],
         "b0a67e1465217339b5def0d9ee311e0ebf8d3392289d82c7e8a2e32be2faf276"),
-    "x4-default": (
-        _BIG, ["--scale", "4"],
+    "x4-ap": (
+        _BIG, ["--scale", "4", "--model", "dnsp-edsr-ap-x4"],
         "5a6bb9475c5b7a0011cd911b57a707dc8ee8d1bfe4d6771c55f8a0a4543891d9"),
     "bicubic-x3": (
         _BIG, ["--scale", "3", "--method", "bicubic"],
