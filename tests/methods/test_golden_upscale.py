@@ -48,18 +48,19 @@ _X2_FILE = str(Path(__file__).resolve().parents[2] / "src" / "dnsp" / "infer" / 
 
 #: case -> (volume shape, ``dnsp upscale`` arguments, SHA-256 of the float32 output voxels)
 GOLDEN: dict[str, tuple[tuple[int, int, int], list[str], str]] = {
-    "x2-default": (_BIG, ["--scale", "2"], _X2_HASH),
+    "x2-ap": (_BIG, ["--scale", "2", "--model", "dnsp-edsr-ap-x2"], _X2_HASH),
     # the same network read from its file, and tiled in 3 x 3 tiles: the same bits
     "x2-model-file": (_BIG, ["--scale", "2", "--model", _X2_FILE], _X2_HASH),
-    "x2-small-tiles": (_BIG, ["--scale", "2", "--tile-pixels", "20736"], _X2_HASH),
+    "x2-small-tiles": (_BIG, ["--scale", "2", "--model", "dnsp-edsr-ap-x2",
+                              "--tile-pixels", "20736"], _X2_HASH),
     "x2-np-ensemble8": (
         _BIG, ["--scale", "2", "--model", "dnsp-edsr-np-x2", "--ensemble", "8"],
         "f6d0e9271494dd577e9aec398fff549075def6acb97ca09b75b2aacfeeda26a7"),
-    "x3-default": (
-        _BIG, ["--scale", "3"],
+    "x3-ap": (
+        _BIG, ["--scale", "3", "--model", "dnsp-edsr-ap-x3"],
         "95f74a8680545db88d4be47273e502c8fa34f528d8218df89b0fdbcbd8be9a85"),
-    "x4-default": (
-        _BIG, ["--scale", "4"],
+    "x4-ap": (
+        _BIG, ["--scale", "4", "--model", "dnsp-edsr-ap-x4"],
         "52172b6096892367efa41a6f0e8d3cdb98b06ee6d1946960c381fc92f0326373"),
     "bicubic-x3": (
         _BIG, ["--scale", "3", "--method", "bicubic"],

@@ -44,6 +44,7 @@ from typing import Any
 
 import torch
 
+from dnsp.acquisition import acquisition_from_config
 from dnsp.checkpoint_io import read_torch_file
 from dnsp.data.datasets import prepare_sr_data
 from dnsp.errors import InputError
@@ -167,8 +168,9 @@ def export_model(
     meta = {"variant": ckpt["config"]["loss"]["variant"], **dict(extra or {})}
     if data_cfg.get("inputs") is not None:  # multi-channel networks: how to form their input
         meta["inputs"] = list(data_cfg["inputs"])
-    if data_cfg.get("acquisition") is not None:  # what it was trained on
-        meta["acquisition"] = data_cfg["acquisition"]
+    if data_cfg.get("acquisition") is not None:  # what it was trained on (scale included)
+        meta["acquisition"] = acquisition_from_config(data_cfg["acquisition"],
+                                                      scale).to_config()
     out = root / f"{name}.pt"
     digest = save_model_file(net, network, params, scale, out, meta=meta)
     manifest_path = root / "manifest.json"
