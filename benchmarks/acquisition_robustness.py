@@ -13,7 +13,8 @@ cases; no noiseless case below -0.2 dB; every noisy or windowed case >= +0.5 dB;
 ``gaussian`` case keeps +4.8 dB (x2) / +3.5 dB (x4) over bicubic.
 
 Run: ``python benchmarks/acquisition_robustness.py --scales 2 4 --out runs/robustness.json``
-(add ``--model NAME_OR_FILE`` to measure another model than the default for each scale).
+(add ``--model NAME_OR_FILE`` to measure another model than the default, e.g.
+``--model dnsp-edsr-ap-x{s}`` for the paper-degradation models).
 """
 
 from __future__ import annotations
@@ -82,7 +83,8 @@ def test_heads(n_ixi: int, n_slices: int) -> dict[str, list[np.ndarray]]:
 def measure(scale: int, model: str | None, heads: dict[str, list[np.ndarray]]
             ) -> list[dict[str, Any]]:
     """One row per (test set, case): PSNR of bicubic, zero-filling and the model."""
-    method = build_method(model, scale, threads=torch.get_num_threads())
+    spec = None if model is None else model.format(s=scale)
+    method = build_method(spec, scale, threads=torch.get_num_threads())
     rows = []
     for case, cfg in CASES.items():
         acq = get_acquisition(scale=scale, **cfg)
@@ -112,8 +114,9 @@ def main() -> None:
     """Measure and print; write JSON with ``--out``."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--scales", type=int, nargs="+", default=[2, 4])
-    ap.add_argument("--model", default=None, help="model name or file (default: the "
-                    "default shipped model of each scale)")
+    ap.add_argument("--model", default=None, help="model name or file, '{s}' standing for "
+                    "the scale, e.g. dnsp-edsr-ap-x{s} (default: the default model of each "
+                    "scale)")
     ap.add_argument("--ixi-subjects", type=int, default=5)
     ap.add_argument("--slices", type=int, default=20)
     ap.add_argument("--out", type=Path, default=None)
