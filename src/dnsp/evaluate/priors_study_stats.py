@@ -4,9 +4,11 @@
 * :func:`seed_intervals`: their mean, a 95 % t interval across seeds, Cohen's d of the paired
   differences (d_z = mean / sd) and the one-sample t-test p;
 * :func:`mixed_model`: ``psnr ~ variant * capacity * degradation`` (statsmodels MixedLM) on
-  per-run, per-subject mean PSNR with crossed random intercepts for the subject and for the
-  seed (one level per seed x capacity x degradation: the runs that share initial weights), and
-  the variant - NP contrast of every capacity x degradation cell with its 95 % interval;
+  per-run, per-subject mean PSNR with crossed random intercepts for the subject, for the seed
+  (one level per seed x capacity x degradation: the runs that share initial weights) and for
+  seed x subject (that network on that head, shared by the variants of one seed, so that the
+  model keeps the pairing), and the variant - NP contrast of every capacity x degradation cell
+  with its 95 % interval;
 * :func:`prior_effects`: what the priors change: the median gradient-norm ratio and the
   smoothed rank / Laplacian variance of output patches against HR and NP;
 * :func:`study_figure` and :func:`write_study_report`.
@@ -99,7 +101,7 @@ def _complete(df: pd.DataFrame, reference: str) -> pd.DataFrame:
 
 def mixed_model(slices: pd.DataFrame, reference: str = "NP", level: float = 0.95
                 ) -> tuple[pd.DataFrame, str]:
-    """Fit ``psnr ~ variant * capacity * degradation`` with random subject and seed.
+    """Fit ``psnr ~ variant * capacity * degradation`` with random subject, seed, seed x subject.
 
     Args:
         slices: Per-slice rows with run, dataset, degradation, capacity, params, variant,
@@ -121,11 +123,11 @@ def mixed_model(slices: pd.DataFrame, reference: str = "NP", level: float = 0.95
     factors = [f for f in ("variant", "capacity", "degradation") if df[f].nunique() > 1]
     rhs = " * ".join(f"C(variant, Treatment({reference!r}))" if f == "variant" else f"C({f})"
                      for f in factors)
-    df = df.assign(one=1, init=df["degradation"] + "|" + df["capacity"] + "|"
-                   + df["seed"].astype(str))
+    init = df["degradation"] + "|" + df["capacity"] + "|" + df["seed"].astype(str)
+    df = df.assign(one=1, init=init, init_subject=init + "|" + df["subject"])
     vc = {"seed": "0 + C(init)"}
-    if df["subject"].nunique() > 1:
-        vc["subject"] = "0 + C(subject)"
+    if df["subject"].nunique() > 1:  # the seed's network on one subject is shared by variants
+        vc.update({"subject": "0 + C(subject)", "seed:subject": "0 + C(init_subject)"})
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         model = smf.mixedlm(f"psnr ~ {rhs}", df, groups="one", re_formula="0", vc_formula=vc)
@@ -149,7 +151,7 @@ def mixed_model(slices: pd.DataFrame, reference: str = "NP", level: float = 0.95
                      "ci_high": est + z * se,
                      "p": float(2 * stats.norm.sf(abs(est) / se)) if se > 0 else math.nan})
     names = list(vc)
-    vcomp = dict(zip(sorted(names), np.atleast_1d(fit.vcomp), strict=False))
+    vcomp = dict(zip(model.exog_vc.names, np.atleast_1d(fit.vcomp), strict=False))
     issues = sorted({str(w.message).split(".")[0] for w in caught})
     text = (f"MixedLM (REML) `psnr ~ {rhs}` on {len(df)} per-run, per-subject mean PSNRs "
             f"({df['run'].nunique()} runs, {df['subject'].nunique()} subjects); random "
