@@ -73,3 +73,24 @@ def make_head():  # type: ignore[no-untyped-def]
 def head() -> np.ndarray:
     """A 17 x 15 x 11 synthetic head (odd sizes)."""
     return synthetic_head((17, 15, 11))
+
+
+#: A permuted, flipped, anisotropic (2 mm) affine: posterior-superior-right voxel axes.
+PSR = np.array([[0, 0, 2.0, -10], [-2.0, 0, 0, 20], [0, 2.0, 0, -5], [0, 0, 0, 1]])
+
+
+@pytest.fixture
+def make_ixi_folder(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Factory: ``n`` synthetic IXI-named heads of ``shape`` (PSR affine) in a new folder."""
+
+    def make(n: int, shape: tuple[int, int, int]) -> Path:
+        import nibabel as nib
+
+        root = tmp_path / "vols"
+        root.mkdir()
+        for k in range(n):
+            nib.save(nib.Nifti1Image(synthetic_head(shape, seed=k), PSR),
+                     str(root / f"IXI{k:03d}-XX-{k}_T1.nii.gz"))
+        return root
+
+    return make

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import nibabel as nib
 import numpy as np
 import pytest
 import torch
@@ -13,19 +12,13 @@ from dnsp.data.prepare import load_eval_slices, prepare_sr_data
 from dnsp.data.spec import SRDataSpec
 from dnsp.errors import InputError
 
-PSR = np.array([[0, 0, 2.0, -10], [-2.0, 0, 0, 20], [0, 2.0, 0, -5], [0, 0, 0, 1]])
 MIX = {"name": "mixture", "components": [{"name": "gaussian", "sigma": [0.8, 1.2]},
                                          {"name": "kspace", "noise": [0.0, 0.03]}]}
 
 
 @pytest.fixture
-def folder(tmp_path, make_head):
-    root = tmp_path / "vols"
-    root.mkdir()
-    for k in range(4):
-        nib.save(nib.Nifti1Image(make_head((26, 21, 24), seed=k), PSR),
-                 str(root / f"IXI{k:03d}-XX-{k}_T1.nii.gz"))
-    return root
+def folder(make_ixi_folder):
+    return make_ixi_folder(4, (26, 21, 24))
 
 
 def _spec(root, **kw) -> SRDataSpec:

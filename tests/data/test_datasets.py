@@ -18,17 +18,10 @@ from dnsp.data.prepare import load_eval_slices, prepare_sr_data
 from dnsp.data.spec import SRDataSpec, discover_subjects
 from dnsp.errors import InputError
 
-PSR = np.array([[0, 0, 2.0, -10], [-2.0, 0, 0, 20], [0, 2.0, 0, -5], [0, 0, 0, 1]])
-
 
 @pytest.fixture
-def folder(tmp_path, make_head):
-    root = tmp_path / "vols"
-    root.mkdir()
-    for k in range(6):
-        nib.save(nib.Nifti1Image(make_head((26, 21, 23), seed=k), PSR),
-                 str(root / f"IXI{k:03d}-XX-{k}_T1.nii.gz"))
-    return root
+def folder(make_ixi_folder):
+    return make_ixi_folder(6, (26, 21, 23))
 
 
 def _spec(root, **kw):
