@@ -92,6 +92,7 @@ def measure(scale: int, model: str | None, heads: dict[str, list[np.ndarray]]
             res: dict[str, list[float]] = {"bicubic": [], "zerofill": [], "model": []}
             seconds = 0.0
             for k, hr in enumerate(stacks):
+                hr = hr[:, : hr.shape[1] // scale * scale, : hr.shape[2] // scale * scale]
                 lr = acq.simulate(torch.from_numpy(hr), torch.Generator().manual_seed(k))
                 res["bicubic"].append(head_box_psnr(bicubic_upscale(lr, scale).numpy(), hr))
                 res["zerofill"].append(head_box_psnr(zero_fill_upscale(lr, scale).numpy(), hr))
