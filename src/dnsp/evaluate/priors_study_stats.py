@@ -7,7 +7,8 @@
   per-run, per-subject mean PSNR with crossed random intercepts for the subject, for the seed
   (one level per seed x capacity x degradation: the runs that share initial weights) and for
   seed x subject (that network on that head, shared by the variants of one seed, so that the
-  model keeps the pairing), and the variant - NP contrast of every capacity x degradation cell
+  model keeps the pairing) and for the run (seed x variant: run-to-run spread of a difference),
+  and the variant - NP contrast of every capacity x degradation cell
   with its 95 % interval;
 * :func:`prior_effects`: what the priors change: the median gradient-norm ratio and the
   smoothed rank / Laplacian variance of output patches against HR and NP;
@@ -125,13 +126,13 @@ def mixed_model(slices: pd.DataFrame, reference: str = "NP", level: float = 0.95
                      for f in factors)
     init = df["degradation"] + "|" + df["capacity"] + "|" + df["seed"].astype(str)
     df = df.assign(one=1, init=init, init_subject=init + "|" + df["subject"])
-    vc = {"seed": "0 + C(init)"}
+    vc = {"seed": "0 + C(init)", "run": "0 + C(run)"}  # run = seed x variant
     if df["subject"].nunique() > 1:  # the seed's network on one subject is shared by variants
         vc.update({"subject": "0 + C(subject)", "seed:subject": "0 + C(init_subject)"})
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         model = smf.mixedlm(f"psnr ~ {rhs}", df, groups="one", re_formula="0", vc_formula=vc)
-        fit = model.fit(reml=True, method=["lbfgs"])
+        fit = model.fit(reml=True, method=["powell", "lbfgs"])  # lbfgs alone stalls here
     cells = df.drop_duplicates(["variant", "capacity", "degradation"])
     x = patsy.dmatrix(rhs, cells, return_type="dataframe")
     x.index = pd.MultiIndex.from_frame(cells[["variant", "capacity", "degradation"]])
