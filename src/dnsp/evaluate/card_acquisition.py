@@ -47,7 +47,8 @@ def input_lines(entry: Mapping[str, Any], scale: int) -> list[str]:
              f"* A magnitude MR slice stack whose in-plane resolution is {scale} times coarser "
              "than wanted, brain or head, T1-like contrast (T1, contrast-enhanced T1, PD and "
              "FLAIR were not in training).",
-             "* Intensities in any units (the volume is divided by its 99.9th percentile)."]
+             "* Intensities in any units and sign (`dnsp upscale` maps the volume by "
+             "(x - min) / 99.9th percentile and back)."]
     if entry.get("acquisition"):
         lines += ["* Acquired by a low matrix (k-space truncation, with or without a vendor "
                   "window) or blurred like the paper's model, with Rician noise up to about "

@@ -146,10 +146,13 @@ def _augmentation_text(training: Mapping[str, Any]) -> str:
 def _optimiser_line(training: Mapping[str, Any]) -> str:
     """The card's optimiser bullet, from the model's export record."""
     epochs, schedule = training.get("epochs", "?"), training.get("schedule", "constant")
+    start = (f"started from `{training['init_from']}` (`recipe.init_from`)"
+             if training.get("init_from") else
+             "output convolution zero-initialised (the network starts as the identity on its "
+             "bicubic input: `recipe.zero_tail`)")
     return (f"* Optimiser: Adam, lr {training.get('lr', '?')} ({schedule} schedule), batch "
             f"{training.get('batch_size', '?')}, {epochs} epochs ({training.get('steps', '?')} "
-            "steps), output convolution zero-initialised (the network starts as the identity "
-            "on its bicubic input: `recipe.zero_tail`); AP and NP models get the same steps. "
+            f"steps), {start}; AP and NP models get the same steps. "
             "This is far below the paper's 50 epochs of a 38M-parameter EDSR.")
 
 
