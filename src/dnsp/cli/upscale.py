@@ -86,6 +86,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--list-models", action="store_true",
                         help="list the shipped models (training data, degradation, size, "
                         "measured gain, cost) and exit")
+    from dnsp.infer.through_plane_args import add_through_plane_arguments
+
+    add_through_plane_arguments(parser)
 
     def one_line_error(message: str) -> None:  # argparse's usage block is not an explanation
         parser.exit(2, f"dnsp {NAME}: error: {message} (see dnsp {NAME} --help)\n")
@@ -177,6 +180,12 @@ def run(args: argparse.Namespace) -> int:
 
     if args.list_models:
         return _list_models()
+    if args.through_plane:  # thick-slice scans: docs/through_plane.md
+        from dnsp.infer.through_plane import run_through_plane
+
+        if args.scale is not None:
+            args.scale = _scale(args.scale)
+        return run_through_plane(args)
     if args.input is None or args.output is None or args.scale is None:
         raise InputError("give IN, OUT and --scale (see dnsp upscale --help)")
     args.scale = _scale(args.scale)
