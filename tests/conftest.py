@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -41,3 +42,13 @@ def model_folder(tmp_path: Path, tiny_net: torch.nn.Module) -> Path:
     }
     (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     return folder
+
+
+@pytest.fixture
+def chromium() -> str:
+    """Path of a headless-capable Chromium; the test is skipped when none is installed."""
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        found = shutil.which(name)
+        if found:
+            return found
+    pytest.skip("chromium is not installed (apt-get install chromium)")

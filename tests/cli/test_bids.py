@@ -213,18 +213,8 @@ def test_network_model_sidecar(tmp_path: Path) -> None:
     assert "model tiny-x2.pt" in desc["GeneratedBy"][0]["Description"]
 
 
-def _chromium() -> str | None:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        found = shutil.which(name)
-        if found:
-            return found
-    return None
-
-
-def test_summary_renders_in_headless_chromium(ds: Path, tmp_path: Path) -> None:
-    browser = _chromium()
-    if browser is None:
-        pytest.skip("chromium is not installed (apt-get install chromium)")
+def test_summary_renders_in_headless_chromium(ds: Path, tmp_path: Path, chromium: str) -> None:
+    browser = chromium
     out = tmp_path / "html"
     assert main(["bids", str(ds), str(out), "participant", *BICUBIC, "-q",
                  "--participant-label", "02"]) == 0

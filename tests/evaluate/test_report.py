@@ -107,18 +107,8 @@ def test_helpers() -> None:
     assert env["python"].count(".") == 2 and "torch" in env and "scikit-image" in env
 
 
-def _chromium() -> str | None:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        found = shutil.which(name)
-        if found:
-            return found
-    return None
-
-
-def test_html_renders_in_headless_chromium(red_png: Path, tmp_path: Path) -> None:
-    browser = _chromium()
-    if browser is None:
-        pytest.skip("chromium is not installed (apt-get install chromium)")
+def test_html_renders_in_headless_chromium(red_png: Path, tmp_path: Path, chromium: str) -> None:
+    browser = chromium
     _, html_path = _report(red_png).write(tmp_path / "run")
     flags = [
         "--headless",

@@ -55,6 +55,7 @@ __all__ = [
     "pixel_alignment",
     "receptive_radius",
     "tile_starts",
+    "torch_threads",
 ]
 
 #: Default number of HR pixels per network call, overlap included (1024 x 1024).
@@ -178,7 +179,8 @@ def _bbox(mask: np.ndarray, margin: int, quantum: int = 16
 
 
 @contextlib.contextmanager
-def _torch_threads(n: int | None) -> Iterator[None]:
+def torch_threads(n: int | None) -> Iterator[None]:
+    """Run the block with ``n`` torch intra-op threads (``None``: leave the setting)."""
     if n is None:
         yield
         return
@@ -358,7 +360,7 @@ class NetworkMethod:
             raise ValueError(f"lr must be (N, h, w), got shape {arr.shape}")
         s = self.scale
         out = np.empty((arr.shape[0], arr.shape[1] * s, arr.shape[2] * s), dtype=np.float32)
-        with _torch_threads(self.threads), torch.inference_mode():
+        with torch_threads(self.threads), torch.inference_mode():
             for i in range(arr.shape[0]):
                 lr_i = torch.from_numpy(np.ascontiguousarray(arr[i]))
                 inside = lr_i.clamp(0.0, 1.0)

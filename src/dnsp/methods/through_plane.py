@@ -26,9 +26,8 @@ the slice axis LAST: ``(A, B, m)`` thick -> ``(A, B, n)`` fine.
 
 from __future__ import annotations
 
-import contextlib
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,6 +36,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from dnsp.acquisition.slices import SliceAcquisition
+from dnsp.methods.network import torch_threads
 from dnsp.methods.pretrained import load_model
 from dnsp.nets import build_network
 
@@ -181,17 +181,6 @@ def train_network(
                        float(np.mean(losses[-20:])) if losses else float("nan"))
 
 
-@contextlib.contextmanager
-def _threads(n: int | None) -> Iterator[None]:
-    old = torch.get_num_threads()
-    if n is not None:
-        torch.set_num_threads(max(1, int(n)))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
-
-
 class ThroughPlaneSR:
     """Pretrained network + per-volume adaptation + two-plane application.
 
@@ -233,7 +222,7 @@ class ThroughPlaneSR:
         patch = min(self.patch, *(min(im.shape) for im in images))
         patch -= patch % 2
         torch.manual_seed(self.seed)
-        with _threads(self.threads):
+        with torch_threads(self.threads):
             sampler = PairSampler(images, patch=patch, seed=self.seed)
             self.report = train_network(self.net, sampler, lambda _rng: acq,
                                         seconds=self.time_budget, batch=self.batch, lr=self.lr)
@@ -260,7 +249,7 @@ class ThroughPlaneSR:
         lo, hi = float(vol.min()), float(vol.max())
         out = np.zeros_like(vol)
         self.net.eval()
-        with _threads(self.threads), torch.inference_mode():
+        with torch_threads(self.threads), torch.inference_mode():
             self._run_plane(vol, 0, lo, hi, out)
             self._run_plane(vol, 1, lo, hi, out)
         out *= 0.5
