@@ -19,6 +19,7 @@ and one import line in ``dnsp/acquisition/__init__.py`` (docs/architecture.md).
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
@@ -88,7 +89,7 @@ def check_scale(scale: object, minimum: int = 1) -> int:
     return int(scale)
 
 
-class Acquisition:
+class Acquisition(ABC):
     """Base class of the acquisition models (see the module docstring).
 
     Subclasses set :attr:`name`, implement :meth:`_acquire` (noise-free HR -> LR on a grid
@@ -118,8 +119,9 @@ class Acquisition:
         self.input = input
 
     # -- what subclasses provide ---------------------------------------------------------
+    @abstractmethod
     def _acquire(self, hr: Tensor) -> Tensor:
-        raise NotImplementedError
+        """Noise-free HR ``(..., H, W)`` (sides multiples of the scale) -> LR."""
 
     def _axis_matrix(self, n: int) -> Tensor | None:
         """``(n / s, n)`` float64 matrix of the noise-free model along one axis, if linear."""

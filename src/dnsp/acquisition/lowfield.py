@@ -155,6 +155,9 @@ class LowFieldAcquisition(Acquisition):
                                  self.relaxation_factor, seed=seed)
         return torch.from_numpy(res.data).to(hr.dtype)
 
+    def _acquire(self, hr: Tensor) -> Tensor:
+        return self.simulate(hr)
+
     def _params(self) -> dict[str, Any]:
         return {"b_high": self.b_high, "b_low": self.b_low,
                 "relaxation_factor": self.relaxation_factor, "seed": self.seed}

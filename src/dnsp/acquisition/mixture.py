@@ -99,6 +99,9 @@ class MixtureAcquisition(Acquisition):
                            for i in range(images.shape[0])])
         return out.reshape(*hr.shape[:-2], *out.shape[-2:])
 
+    def _acquire(self, hr: Tensor) -> Tensor:
+        return self.simulate(hr)
+
     def _params(self) -> dict[str, Any]:
         return {"components": self.components, "weights": self.weights}
 
