@@ -20,7 +20,7 @@ and one import line in ``dnsp/acquisition/__init__.py`` (docs/architecture.md).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
@@ -294,7 +294,3 @@ def acquisition_from_config(
             params.setdefault("scale", scale)
     return get_acquisition(name, **params)
 
-
-def apply_per_image(fn: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
-    """Apply ``fn`` to each image of a stack ``(N, H, W)`` and stack the results."""
-    return torch.stack([fn(x[i]) for i in range(x.shape[0])]) if x.ndim == 3 else fn(x)
