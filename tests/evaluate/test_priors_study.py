@@ -16,8 +16,10 @@ from dnsp.evaluate.experiments import load_experiment
 from dnsp.evaluate.priors_study import (
     RUN_COLUMNS,
     GradientProbe,
+    adaptive_plan,
     patch_statistics,
     run_priors_study,
+    seeds_wanted,
     study_runs,
 )
 from dnsp.evaluate.priors_study_stats import (
@@ -130,6 +132,36 @@ def test_study_runs_order_pairs_first() -> None:
     assert [r.variant for r in plan[:2]] == ["NP", "AP"]
     assert {r.variant for r in plan[:16]} == {"NP", "AP"}
     assert {r.variant for r in plan[16:]} == {"LR"}
+
+
+def test_adaptive_plan_without_target_is_the_grid() -> None:
+    empty = pd.DataFrame(columns=list(RUN_COLUMNS))
+    args = (["IXI"], ["g", "r"], ["a", "b"], ["NP", "AP", "LR"], [0, 1])
+    assert adaptive_plan(empty, *args) == study_runs(*args)
+    assert adaptive_plan(empty, *args, target=0.05, max_seeds=5) == study_runs(*args)
+
+
+def test_seeds_added_while_the_interval_is_wide() -> None:
+    cell = ("IXI", "gaussian", "4x16")
+    wide = _runs({"AP": [0.1, -0.1, 0.2]})          # half-width ~0.38 dB
+    narrow = _runs({"AP": [0.01, 0.011, 0.012]})    # ~0.0025 dB
+    assert seeds_wanted(wide, cell, [0, 1, 2]) == [0, 1, 2]          # no target: as listed
+    assert seeds_wanted(wide, cell, [0, 1, 2], 0.05, 5) == [0, 1, 2, 3]
+    assert seeds_wanted(wide, cell, [0, 1, 2], 0.05, 3) == [0, 1, 2]  # at max_seeds
+    assert seeds_wanted(narrow, cell, [0, 1, 2], 0.05, 5) == [0, 1, 2]
+    # a listed seed unfinished: wait for it before deciding
+    assert seeds_wanted(wide[wide["seed"] < 2], cell, [0, 1, 2], 0.05, 5) == [0, 1, 2]
+    # an extra seed finished: kept, and one more while still wide
+    more = _runs({"AP": [0.1, -0.1, 0.2, 0.3]})
+    assert seeds_wanted(more, cell, [0, 1, 2], 0.05, 6) == [0, 1, 2, 3, 4]
+    plan = adaptive_plan(wide, ["IXI"], ["gaussian"], ["4x16"], ["NP", "AP", "LR"], [0, 1, 2],
+                         target=0.05, max_seeds=5)
+    names = [r.name for r in plan]
+    assert names.index("IXI-gaussian-4x16-AP-s3") < names.index("IXI-gaussian-4x16-LR-s0")
+    assert "IXI-gaussian-4x16-LR-s3" not in names   # only once NP and AP of seed 3 exist
+    plan = adaptive_plan(more, ["IXI"], ["gaussian"], ["4x16"], ["NP", "AP", "LR"], [0, 1, 2],
+                         target=0.05, max_seeds=5)
+    assert "IXI-gaussian-4x16-LR-s3" in [r.name for r in plan]
 
 
 def test_gradient_probe_ratio_zero_without_priors(tmp_path: Path) -> None:

@@ -3,8 +3,9 @@
 The grid is variant (NP, LR, FS, AP, LS) x EDSR capacity x seed x degradation (the paper's
 Gaussian, the realistic mixture of the shipped models), x2, training pool -> test split, read
 from ``dnsp/configs/experiments/priors-study.yml`` (a normal experiment file whose budgets carry
-a ``study`` section: ``seeds``, ``capacities``, ``grad_every``, ``stat_patch``, and whose
-top-level ``degradations`` are data-section fields). Runs of one seed share their initial
+a ``study`` section: ``seeds``, ``capacities``, ``grad_every``, ``stat_patch``, optionally
+``target_half_width`` and ``max_seeds``, and whose top-level ``degradations`` are data-section
+fields). Runs of one seed share their initial
 weights and batch order (``run.seed``), so a variant minus NP is a paired difference.
 
 Each run is trained with :class:`dnsp.train.trainer.Trainer`, whose ``on_step`` callback
@@ -15,6 +16,12 @@ smoothed rank and Laplacian variance of output and HR patches are recorded
 (:func:`patch_statistics`). A finished run is one row of ``OUT/results/runs.csv`` (its slices in
 ``OUT/results/slices/<run>.csv``) and is never retrained; an interrupted run continues from its
 last checkpoint. Statistics and the report: :mod:`dnsp.evaluate.priors_study_stats`.
+
+**More seeds where the interval is wide.** With ``target_half_width`` (dB) set, after the NP
+and AP runs of the listed seeds every cell (dataset x degradation x capacity) whose 95 %
+interval of AP - NP across seeds is wider than it gets the NP and AP runs of the next seed,
+until it is narrow enough or has ``max_seeds`` seeds (:func:`seeds_wanted`); then the other
+variants run, for the seeds the cell ended with.
 """
 
 from __future__ import annotations
@@ -36,7 +43,11 @@ from torch import Tensor, nn
 from dnsp.data.datasets import SRDataSpec, load_eval_slices
 from dnsp.errors import InputError, Interrupted
 from dnsp.evaluate.experiments import Experiment, dotted_to_nested
-from dnsp.evaluate.priors_study_stats import write_study_report
+from dnsp.evaluate.priors_study_stats import (
+    paired_differences,
+    seed_intervals,
+    write_study_report,
+)
 from dnsp.evaluate.runs import subject_runs
 from dnsp.fsutil import atomic_path
 from dnsp.metrics import evaluate_slices, write_records_csv
@@ -49,8 +60,8 @@ from dnsp.train.data import TrainData, load_train_data
 from dnsp.train.trainer import Trainer, TrainingInterrupted, build_model
 from dnsp.yamlio import deep_merge, read_yaml
 
-__all__ = ["RUN_COLUMNS", "GradientProbe", "StudyRun", "patch_statistics", "run_priors_study",
-           "study_runs"]
+__all__ = ["RUN_COLUMNS", "GradientProbe", "StudyRun", "adaptive_plan", "patch_statistics",
+           "run_priors_study", "seeds_wanted", "study_runs"]
 
 _SPEC_FIELDS = set(SRDataSpec.__dataclass_fields__)
 #: Columns of ``results/runs.csv`` (one row per finished run).
@@ -106,6 +117,51 @@ def study_runs(datasets: list[str], degradations: list[str], capacities: list[st
     return [StudyRun(ds, deg, cap, v, int(seed))
             for group in phases for ds in datasets for cap in capacities for seed in seeds
             for deg in degradations for v in group]
+
+
+def adaptive_plan(runs: pd.DataFrame, datasets: list[str], degradations: list[str],
+                  capacities: list[str], variants: list[str], seeds: list[int],
+                  target: float | None = None, max_seeds: int = 0) -> list[StudyRun]:
+    """The grid of :func:`study_runs` with each cell's seeds from :func:`seeds_wanted`.
+
+    NP and AP first (their seeds extended while the interval is wider than ``target``), then
+    the other variants for the seeds each cell has by then.
+    """
+    first = [v for v in variants if v in ("NP", "AP")] or variants[:2]
+    plan: list[StudyRun] = []
+    for group, tgt in ((first, target), ([v for v in variants if v not in first], None)):
+        if not group:
+            continue
+        for ds in datasets:
+            for cap in capacities:
+                want = {deg: seeds_wanted(runs, (ds, deg, cap), seeds, tgt, max_seeds)
+                        for deg in degradations}
+                for seed in sorted(set().union(*want.values())):
+                    plan += [StudyRun(ds, deg, cap, v, seed) for deg in degradations
+                             if seed in want[deg] for v in group]
+    return plan
+
+
+def seeds_wanted(runs: pd.DataFrame, cell: tuple[str, str, str], seeds: list[int],
+                 target: float | None = None, max_seeds: int = 0) -> list[int]:
+    """The seeds a cell ``(dataset, degradation, capacity)`` should have, in order.
+
+    The listed ``seeds`` and any further seed the cell already has for NP and AP; plus the
+    next integer when ``target`` is set, all of these have finished NP and AP runs, fewer than
+    ``max_seeds`` are there, and the 95 % t interval of AP - NP across them is wider than
+    ``+-target`` dB.
+    """
+    ds, deg, cap = cell
+    mine = runs[(runs["dataset"] == ds) & (runs["degradation"] == deg)
+                & (runs["capacity"] == cap)]
+    have = ({int(x) for x in mine.loc[mine["variant"] == "AP", "seed"]}
+            & {int(x) for x in mine.loc[mine["variant"] == "NP", "seed"]})
+    want = sorted(set(map(int, seeds)) | have)
+    if target is None or not set(want) <= have or len(want) >= max_seeds:
+        return want
+    iv = seed_intervals(paired_differences(mine[mine["variant"].isin(["NP", "AP"])]))
+    half = float(iv["half_width"].iloc[0]) if len(iv) else math.nan
+    return want if half <= target else [*want, want[-1] + 1]
 
 
 def _norm(grads: tuple[Tensor | None, ...]) -> float:
@@ -356,26 +412,29 @@ def run_priors_study(exp: Experiment, budget_name: str, out_dir: str | Path, *,
         raise InputError(f"{exp.name}: nothing to run under budget {budget_name} "
                          f"(skipped: {', '.join(skipped) or 'none'})")
     variants = [m.name for m in exp.methods if budget.methods is None or m.name in budget.methods]
-    plan = study_runs(names, list(st.degradations), list(st.capacities), variants,
-                      [int(s) for s in st.study["seeds"]])
+    seeds = [int(x) for x in st.study["seeds"]]
+    target = st.study.get("target_half_width")
+    max_seeds = int(st.study.get("max_seeds", len(seeds)))
     runs_csv = out / "results" / "runs.csv"
     table = _read_runs(runs_csv)
-    done = set(table["run"])
     new = 0
     t0 = time.perf_counter()
-    for k, r in enumerate(plan):
-        if r.name in done:
-            continue
-        if max_runs is not None and new >= max_runs:
+    while True:
+        plan = adaptive_plan(table, names, list(st.degradations), list(st.capacities),
+                             variants, seeds, None if target is None else float(target),
+                             max_seeds)
+        done = set(table["run"])
+        todo = [r for r in plan if r.name not in done]
+        if not todo or (max_runs is not None and new >= max_runs):
             break
-        _log(f"[priors-study] run {k + 1}/{len(plan)}: {r.name}", quiet)
+        r = todo[0]
+        _log(f"[priors-study] run {len(plan) - len(todo) + 1}/{len(plan)}: {r.name}", quiet)
         row = st.run(r)
         table = pd.concat([table.astype(object), pd.DataFrame([row])], ignore_index=True)
         with atomic_path(runs_csv) as tmp:
             table[list(RUN_COLUMNS)].to_csv(tmp, index=False)
-        done.add(r.name)
         new += 1
-    _log(f"[priors-study] {len(done & {r.name for r in plan})}/{len(plan)} runs finished "
+    _log(f"[priors-study] {len(plan) - len(todo)}/{len(plan)} runs finished "
          f"({new} new, {time.perf_counter() - t0:.0f} s)", quiet)
     table = _read_runs(runs_csv)
     parts = [pd.read_csv(out / "results" / "slices" / f"{name}.csv").assign(run=name)
