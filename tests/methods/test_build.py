@@ -41,7 +41,8 @@ def test_capabilities_are_declared_not_named() -> None:
     assert not has_capability(Bicubic(), "whole_stack")
     assert not has_capability(Bicubic(), "learns_from_examples")
     assert not has_capability(object(), "whole_stack")  # absent means False
-    assert set(CAPABILITIES) == {"whole_stack", "learns_from_examples"}
+    assert not has_capability(Bicubic(), "per_volume")
+    assert set(CAPABILITIES) == {"whole_stack", "learns_from_examples", "per_volume"}
     with pytest.raises(ValueError, match="unknown capability"):
         has_capability(Bicubic(), "wholestack")
 

@@ -98,4 +98,34 @@ def test_auto_consistency_projects_only_noise_free_kspace_data() -> None:
     np.testing.assert_array_equal(m.upscale_stack(blurred, 2),
                                   NetworkMethod(net, 2, inputs=inputs).upscale_stack(blurred, 2))
     with pytest.raises(ValueError, match="consistency"):
-        NetworkMethod(net, 2, inputs=inputs, consistency="on")
+        NetworkMethod(net, 2, inputs=inputs, consistency="always")
+    # decided once per volume: the copy is fixed to on/off, the network is shared
+    fixed = m.for_volume(lr)
+    assert fixed.consistency == "on" and fixed.net is m.net and m.consistency == "auto"
+    assert m.for_volume(blurred).consistency == "off"
+    assert fixed.for_volume(blurred) is fixed  # only "auto" is decided
+    # "on" projects whatever the slices look like (here a batch of one blurred slice)
+    forced = NetworkMethod(net, 2, inputs=inputs, consistency="on").upscale_stack(blurred[:1], 2)
+    np.testing.assert_allclose(ks.simulate(torch.from_numpy(forced).double()).numpy(),
+                               blurred[:1], atol=1e-4)
+
+
+def test_upscale_volume_decides_the_projection_once_per_volume() -> None:
+    """A batch that looks different from the volume gets the volume's decision."""
+    from dnsp.infer.volume import upscale_volume
+
+    rng = np.random.default_rng(2)
+    y, x = np.mgrid[:64, :64] / 64 - 0.5
+    head = ((x / 0.4) ** 2 + (y / 0.45) ** 2 < 1).astype(np.float32)
+    hr = np.stack([head * (0.5 + 0.3 * (rng.random((64, 64)) > 0.7)) for _ in range(4)])
+    ks = get_acquisition("kspace", scale=2)
+    lr = ks.simulate(torch.from_numpy(hr.astype(np.float32))).numpy()
+    # the last slice alone is a blurred one: alone in its batch it would not be projected
+    lr[-1] = get_acquisition("gaussian", scale=2).simulate(torch.from_numpy(hr[-1:])).numpy()[0]
+    inputs = NetworkInput(2, ("zerofill", "features"))
+    m = NetworkMethod(_net(inputs.n_channels), 2, inputs=inputs, consistency="auto")
+    vol = np.ascontiguousarray(lr.transpose(2, 1, 0))  # (x, y, z): axial slices along z
+    out, _ = upscale_volume(vol, np.eye(4), m, 2, batch=1, plane="axial")
+    last = np.ascontiguousarray(out[..., -1].T)[None]
+    np.testing.assert_allclose(ks.simulate(torch.from_numpy(last).double()).numpy(),
+                               lr[-1:], atol=1e-4)

@@ -16,9 +16,11 @@ from dnsp.acquisition.base import (
 )
 from dnsp.acquisition.estimate import (
     FEATURE_NAMES,
+    N_ESTIMATE,
     AcquisitionEstimate,
     acquisition_features,
     estimate_acquisition,
+    estimation_sample,
 )
 from dnsp.acquisition.gaussian import GaussianAcquisition, block_mean_matrix
 from dnsp.acquisition.identity import IdentityAcquisition
@@ -32,6 +34,7 @@ __all__ = [
     "CHANNELS",
     "FEATURE_NAMES",
     "INPUT_MODES",
+    "N_ESTIMATE",
     "Acquisition",
     "AcquisitionEstimate",
     "GaussianAcquisition",
@@ -47,6 +50,7 @@ __all__ = [
     "block_mean_matrix",
     "check_scale",
     "estimate_acquisition",
+    "estimation_sample",
     "get_acquisition",
     "register_acquisition",
 ]

@@ -188,15 +188,26 @@ class Acquisition(ABC):
         Raises:
             ValueError: A model that is not linear, or shapes that do not fit.
         """
-        op = self.operator(hr.shape[-2], hr.shape[-1], torch.float64)
-        if op is None or not self.linear:
-            raise ValueError(f"{self.name} is not a linear model: no projection")
         if tuple(lr.shape[-2:]) != (hr.shape[-2] // self.scale, hr.shape[-1] // self.scale):
             raise ValueError(f"lr {tuple(lr.shape)} does not fit hr {tuple(hr.shape)}")
+        op, pinv = self._projector(hr.shape[-2], hr.shape[-1])
         x = hr.to(torch.float64)
         resid = lr.to(torch.float64) - op.forward(x)
-        pinv = SeparableOperator(torch.linalg.pinv(op.a_h).T, torch.linalg.pinv(op.a_w).T)
         return (x + pinv.adjoint(resid)).to(hr.dtype)
+
+    def _projector(self, h: int, w: int) -> tuple[SeparableOperator, SeparableOperator]:
+        """``(A, A^+)`` of :meth:`project` for ``(h, w)`` images, kept for the last shapes."""
+        cache: dict[tuple[int, int], tuple[SeparableOperator, SeparableOperator]] = (
+            self.__dict__.setdefault("_projectors", {}))
+        if (h, w) not in cache:
+            op = self.operator(h, w, torch.float64)
+            if op is None or not self.linear:
+                raise ValueError(f"{self.name} is not a linear model: no projection")
+            if len(cache) >= 8:
+                cache.pop(next(iter(cache)))
+            cache[(h, w)] = (op, SeparableOperator(torch.linalg.pinv(op.a_h).T,
+                                                   torch.linalg.pinv(op.a_w).T))
+        return cache[(h, w)]
 
     def lr_affine(self, affine: np.ndarray, axes: Sequence[int]) -> np.ndarray:
         """Affine of the LR volume (LR voxel i at HR coordinate s*i + (s-1)/2 along ``axes``)."""

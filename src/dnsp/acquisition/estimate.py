@@ -25,8 +25,8 @@ import numpy as np
 
 from dnsp.acquisition.base import Acquisition, get_acquisition
 
-__all__ = ["FEATURE_NAMES", "AcquisitionEstimate", "acquisition_features",
-           "estimate_acquisition"]
+__all__ = ["FEATURE_NAMES", "N_ESTIMATE", "AcquisitionEstimate", "acquisition_features",
+           "estimate_acquisition", "estimation_sample"]
 
 FEATURE_NAMES = ("spectral", "detail", "background")
 #: ``spectral`` above this: a sharp band limit (k-space without window); below: blurred.
@@ -34,6 +34,20 @@ SHARP_SPECTRAL = 0.32
 #: ``background`` feature per unit of Rician noise level: the Rayleigh estimate on 2 x 2
 #: means of background magnitudes is 0.916 sigma (E[m^2] = 1.678 sigma^2), times 30.
 BACKGROUND_PER_NOISE = 30 * 0.916
+#: Central slices (with foreground) a volume's acquisition is estimated on.
+N_ESTIMATE = 24
+
+
+def estimation_sample(stack: np.ndarray, n: int = N_ESTIMATE) -> np.ndarray:
+    """The ``n`` central slices of a ``(N, h, w)`` stack in [0, 1] that have foreground.
+
+    Foreground: a maximum above 0.1. A stack without any such slice is returned whole.
+    """
+    keep = np.flatnonzero(stack.reshape(stack.shape[0], -1).max(axis=1) > 0.1)
+    if keep.size > n:
+        mid = keep.size // 2
+        keep = keep[mid - n // 2: mid - n // 2 + n]
+    return stack[keep] if keep.size else stack
 
 
 def acquisition_features(lr: np.ndarray) -> np.ndarray:

@@ -16,14 +16,17 @@ from pathlib import Path
 
 import numpy as np
 
-from dnsp.acquisition import Acquisition, estimate_acquisition, get_acquisition
+from dnsp.acquisition import (
+    N_ESTIMATE,
+    Acquisition,
+    estimate_acquisition,
+    estimation_sample,
+    get_acquisition,
+)
 from dnsp.data.orientation import to_axial_stack
 from dnsp.infer.consistency import consistency_psnr
 
 __all__ = ["N_ESTIMATE", "UpscaleReport", "assess_upscale", "assumed_acquisition"]
-
-#: Central axial slices (with foreground) the acquisition is estimated on.
-N_ESTIMATE = 24
 
 
 @dataclass(frozen=True)
@@ -74,11 +77,7 @@ def assumed_acquisition(
     if given is not None:
         return given, "given", None
     stack = to_axial_stack(np.asarray(data, dtype=np.float32), affine) / np.float32(factor)
-    keep = np.flatnonzero(stack.reshape(stack.shape[0], -1).max(axis=1) > 0.1)
-    if keep.size > N_ESTIMATE:
-        mid = keep.size // 2
-        keep = keep[mid - N_ESTIMATE // 2: mid + N_ESTIMATE // 2]
-    sample = stack[keep] if keep.size else stack
+    sample = estimation_sample(stack)
     if min(sample.shape[1:]) < 4:
         return get_acquisition("gaussian", scale=scale), "estimated", None
     est = estimate_acquisition(sample, scale)

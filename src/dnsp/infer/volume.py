@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from dnsp.acquisition import estimation_sample
 from dnsp.data.intensity import percentile_scale
 from dnsp.data.orientation import PlaneChoice, choose_plane, from_plane_stack, to_plane_stack
 from dnsp.errors import InputError
@@ -112,6 +113,9 @@ def upscale_volume(
     offset, factor = intensity if intensity is not None else intensity_map(arr)
     if batch is None:
         batch = n if has_capability(method, "whole_stack") else _SLICE_BATCH
+    if has_capability(method, "per_volume"):  # one decision for the whole volume
+        sample = estimation_sample(((stack - offset) / factor).astype(np.float32))
+        method = method.for_volume(np.clip(sample, 0.0, 1.0))
     for start in range(0, n, max(1, int(batch))):
         stop = min(start + max(1, int(batch)), n)
         # float64 arithmetic, rounded once: bit-identical to x / factor when offset is 0

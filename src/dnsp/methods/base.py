@@ -10,7 +10,11 @@ Methods declare what they need as class attributes (:data:`CAPABILITIES`, read w
 * ``whole_stack``: the regulariser acts across slices, so the method must see a subject's
   whole stack in one call (LRTV, SRSW);
 * ``learns_from_examples``: the method has ``fit(hr_stacks, scale)`` and learns from HR
-  training stacks before use (SRSW's patch library).
+  training stacks before use (SRSW's patch library);
+* ``per_volume``: the method has ``for_volume(lr_sample) -> SRMethod`` and decides something
+  once per volume from a sample of its LR slices (in [0, 1]); the volume pipeline calls it
+  and uses the returned method for every batch of that volume, so that all batches agree
+  (the shipped mixture models: whether the input is noise-free k-space data to project on).
 
 Adding a method is one new file in this package plus one line in :data:`_REGISTRY`.
 """
@@ -36,7 +40,7 @@ __all__ = [
 ]
 
 #: Capability flags a method may declare as ``bool`` class attributes (see the module docs).
-CAPABILITIES = ("whole_stack", "learns_from_examples")
+CAPABILITIES = ("whole_stack", "learns_from_examples", "per_volume")
 
 
 @runtime_checkable

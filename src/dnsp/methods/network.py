@@ -30,6 +30,7 @@ Everything runs under :func:`torch.inference_mode` in float32.
 from __future__ import annotations
 
 import contextlib
+import copy
 import math
 import os
 from collections.abc import Iterator
@@ -226,13 +227,15 @@ class NetworkMethod:
             networks trained on several acquisitions; ``None``: the acquisition's single
             network input. Channel 0 is the image that tiling, background detection and the
             out-of-range part use.
-        consistency: ``"off"``, or ``"auto"``: when the LR slices look like a noise-free
-            k-space truncation (:func:`dnsp.acquisition.estimate_acquisition`: ``kspace``
-            with estimated noise below :data:`PROJECT_BELOW_NOISE`), project the output onto
-            the data (:meth:`dnsp.acquisition.Acquisition.project`): the measured band then
-            comes from the input and the network adds only what lies beyond it (measured
-            gains in docs/acquisition.md). On noisy inputs the network's denoising of the
-            measured band is kept.
+        consistency: ``"off"``; ``"on"``: project the output onto the data as a noise-free
+            k-space truncation at the method's scale
+            (:meth:`dnsp.acquisition.Acquisition.project`): the measured band then comes from
+            the input and the network adds only what lies beyond it (measured gains in
+            docs/acquisition.md); ``"auto"``: ``"on"`` when the LR slices look like a
+            noise-free k-space truncation (:func:`dnsp.acquisition.estimate_acquisition`:
+            ``kspace`` with estimated noise below :data:`PROJECT_BELOW_NOISE`), decided per
+            call of :meth:`upscale_stack`, or once per volume by :meth:`for_volume`. On noisy
+            inputs the network's denoising of the measured band is kept.
 
     Raises:
         ValueError: For a non-integer scale below 2 (without an acquisition), a scale that
@@ -243,6 +246,8 @@ class NetworkMethod:
 
     #: slices are independent: any batch of consecutive slices may be given
     whole_stack = False
+    #: :meth:`for_volume` fixes ``consistency="auto"`` once per volume
+    per_volume = True
 
     def __init__(
         self,
@@ -258,7 +263,7 @@ class NetworkMethod:
         clip: bool = True,
         ensemble: int = 1,
         inputs: NetworkInput | None = None,
-        consistency: Literal["off", "auto"] = "off",
+        consistency: Literal["off", "on", "auto"] = "off",
     ) -> None:
         if ensemble not in ENSEMBLE_SIZES:
             raise ValueError(f"ensemble must be one of {ENSEMBLE_SIZES}, got {ensemble!r}")
@@ -272,9 +277,11 @@ class NetworkMethod:
         if inputs is not None and inputs.scale != self.scale:
             raise ValueError(f"the network input is for x{inputs.scale}, not x{self.scale}")
         self.inputs = inputs
-        if consistency not in ("off", "auto"):
-            raise ValueError(f"consistency must be 'off' or 'auto', got {consistency!r}")
+        if consistency not in ("off", "on", "auto"):
+            raise ValueError(f"consistency must be 'off', 'on' or 'auto', got {consistency!r}")
         self.consistency = consistency
+        # the k-space model of the projection (its projector is cached per slice shape)
+        self._kspace = get_acquisition("kspace", scale=self.scale) if self.scale > 1 else None
         self.device = resolve_device(device)
         self.net = net.to(self.device).eval()
         self.name = name
@@ -393,12 +400,35 @@ class NetworkMethod:
                 out[i] = xs.numpy()
         return self._data_consistency(arr, out)
 
-    def _data_consistency(self, lr: np.ndarray, out: np.ndarray) -> np.ndarray:
-        """The output projected onto the data when ``consistency="auto"`` finds k-space data."""
-        if self.consistency == "off" or self.scale < 2 or lr.shape[-1] < 4 or lr.shape[-2] < 4:
-            return out
+    def wants_projection(self, lr: np.ndarray) -> bool:
+        """Whether ``consistency`` projects the output of the LR slices ``lr`` (N, h, w)."""
+        if self.consistency == "off" or self.scale < 2 or min(lr.shape[-2:]) < 4:
+            return False
+        if self.consistency == "on":
+            return True
         est = estimate_acquisition(np.clip(lr, 0.0, 1.0), self.scale)
-        if est.acquisition.name != "kspace" or not est.noise < PROJECT_BELOW_NOISE:
+        return est.acquisition.name == "kspace" and est.noise < PROJECT_BELOW_NOISE
+
+    def for_volume(self, lr_sample: np.ndarray) -> NetworkMethod:
+        """This method with ``consistency="auto"`` decided on a volume's LR slices.
+
+        Args:
+            lr_sample: ``(N, h, w)`` slices of the volume in [0, 1] (e.g.
+                :func:`dnsp.acquisition.estimation_sample`).
+
+        Returns:
+            ``self`` unless ``consistency`` is ``"auto"``; else a shallow copy (same network)
+            with ``"on"`` or ``"off"``, so that every batch of the volume is treated alike.
+        """
+        if self.consistency != "auto":
+            return self
+        fixed = copy.copy(self)
+        fixed.consistency = "on" if self.wants_projection(lr_sample) else "off"
+        return fixed
+
+    def _data_consistency(self, lr: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """The output projected onto the data when :meth:`wants_projection` says so."""
+        if self._kspace is None or not self.wants_projection(lr):
             return out
-        proj = est.acquisition.project(torch.from_numpy(out), torch.from_numpy(lr))
+        proj = self._kspace.project(torch.from_numpy(out), torch.from_numpy(lr))
         return proj.numpy().astype(np.float32, copy=False)
