@@ -46,6 +46,7 @@ from dnsp.methods.base import check_scale
 from dnsp.ops import dihedral_inverse, dihedral_transform
 
 __all__ = [
+    "CHANNELS_LAST",
     "DEFAULT_BACKGROUND",
     "DEFAULT_MAX_PIXELS",
     "DIHEDRAL",
@@ -74,6 +75,8 @@ DIHEDRAL: tuple[tuple[int, bool], ...] = (
 #: ``consistency="auto"`` projects onto k-space data estimated to be less noisy than this
 #: (fraction of the 99.9th percentile; docs/acquisition.md).
 PROJECT_BELOW_NOISE = 0.015
+#: Default memory order of :class:`NetworkMethod` (``channels_last``): NHWC, faster on CPUs.
+CHANNELS_LAST = True
 #: Valid sizes of the self-ensemble (``ensemble`` of :class:`NetworkMethod`).
 ENSEMBLE_SIZES = (1, 2, 4, 8)
 
@@ -236,6 +239,11 @@ class NetworkMethod:
             ``kspace`` with estimated noise below :data:`PROJECT_BELOW_NOISE`), decided per
             call of :meth:`upscale_stack`, or once per volume by :meth:`for_volume`. On noisy
             inputs the network's denoising of the measured band is kept.
+        channels_last: Run the network with its weights and inputs in channels-last memory
+            order (NHWC), which the CPU convolution backend (oneDNN) computes about 1.8x
+            faster than the default order for these networks (docs/upscale.md); the network
+            module given is converted in place. Results agree with the default order to
+            float32 rounding (about 1e-6), not bit for bit. ``None``: :data:`CHANNELS_LAST`.
 
     Raises:
         ValueError: For a non-integer scale below 2 (without an acquisition), a scale that
@@ -264,6 +272,7 @@ class NetworkMethod:
         ensemble: int = 1,
         inputs: NetworkInput | None = None,
         consistency: Literal["off", "on", "auto"] = "off",
+        channels_last: bool | None = None,
     ) -> None:
         if ensemble not in ENSEMBLE_SIZES:
             raise ValueError(f"ensemble must be one of {ENSEMBLE_SIZES}, got {ensemble!r}")
@@ -284,6 +293,10 @@ class NetworkMethod:
         self._kspace = get_acquisition("kspace", scale=self.scale) if self.scale > 1 else None
         self.device = resolve_device(device)
         self.net = net.to(self.device).eval()
+        if channels_last is None:
+            channels_last = CHANNELS_LAST
+        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        self.net.to(memory_format=self.memory_format)
         self.name = name
         # tiles and crops start on the network's grid (multiples of ``align``) so that they
         # reproduce the whole-slice output exactly
@@ -329,7 +342,8 @@ class NetworkMethod:
                 b0, b1 = max(c0 - m, 0), min(c1 + m, w)
                 patch = x[..., a0:a1, b0:b1].to(self.device)
                 patch = patch[None, None] if x.ndim == 2 else patch[None]
-                y = self.net(patch)[0, 0].to("cpu", torch.float32)
+                y = self.net(patch.contiguous(memory_format=self.memory_format))[0, 0]
+                y = y.to("cpu", torch.float32)
                 out[r0:r1, c0:c1] = y[r0 - a0:r1 - a0, c0 - b0:c1 - b0]
         return out
 
