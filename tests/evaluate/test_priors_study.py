@@ -16,6 +16,8 @@ from dnsp.evaluate.experiments import load_experiment
 from dnsp.evaluate.priors_study import (
     RUN_COLUMNS,
     GradientProbe,
+    StudyRun,
+    _Study,
     adaptive_plan,
     patch_statistics,
     run_priors_study,
@@ -29,7 +31,8 @@ from dnsp.evaluate.priors_study_stats import (
     seed_intervals,
 )
 from dnsp.losses import DNSPLoss
-from dnsp.nets import build_network
+from dnsp.nets import build_network, count_parameters
+from dnsp.train.parts import build_model
 from dnsp.yamlio import read_yaml
 
 REPO = Path(__file__).resolve().parents[2]
@@ -240,3 +243,18 @@ def test_smoke_study_resumes_run_by_run(tmp_path: Path, capsys) -> None:
     slices, *_ = run_priors_study(exp, "smoke", out, quiet=True)
     assert len(slices) == 16 * 3
     assert stamps == {r: (out / "runs" / r / "last.pt").stat().st_mtime for r in runs["run"]}
+
+
+def test_full_budget_is_ready_for_a_gpu(tmp_path: Path) -> None:
+    """`--budget full` plans 200 runs and trains the paper's 38 M-parameter EDSR on the GPU."""
+    exp = load_experiment("priors-study")
+    st = _Study(exp, "full", tmp_path, True, {})
+    plan = adaptive_plan(pd.DataFrame(columns=list(RUN_COLUMNS)), ["IXI"],
+                         list(st.degradations), list(st.capacities),
+                         ["NP", "AP", "LR", "FS", "LS"], list(st.study["seeds"]),
+                         float(st.study["target_half_width"]), int(st.study["max_seeds"]))
+    assert len(plan) == 5 * 4 * 2 * 5 and plan[0].variant == "NP"
+    for deg in st.degradations:
+        cfg = st.config(StudyRun("IXI", deg, "32x256", "AP", 0))
+        assert cfg.run.device == "auto" and cfg.optim.epochs == 50
+        assert 38.3e6 < count_parameters(build_model(cfg.model)) < 38.4e6
