@@ -8,10 +8,14 @@ lower training slab of BrainWeb (axial slices 36-75). One thread, resumable::
 
     OMP_NUM_THREADS=1 nohup python tools/through_plane_pretrain.py --steps 3500 \
         --out runs/through_plane > runs/through_plane.log 2>&1 &
+    OMP_NUM_THREADS=1 nohup python tools/through_plane_pretrain.py --steps 8000 \
+        --out runs/through_plane > runs/through_plane_long.log 2>&1 &
     python tools/through_plane_pretrain.py --out runs/through_plane --export
 
-(the shipped model: 3500 steps, about 28 minutes of one thread on a contended 2-core machine;
-``--stop-after N`` ends a run early with the schedule of ``--steps``).
+The shipped model: 3500 steps on a cosine schedule over 3500, then resumed with ``--steps 8000``
+(a warm restart: the schedule over 8000 steps picks up at step 3500, at 0.6 x the initial
+rate) to 8000 steps; about 35 minutes of one thread on a contended 2-core machine in all.
+``--stop-after N`` ends a run early with the schedule of ``--steps``.
 
 ``--export`` writes ``src/dnsp/infer/models/dnsp-edsr-through-plane.pt`` and adds (or
 updates) only its own entry in ``manifest.json``.
