@@ -70,10 +70,35 @@ def test_export_checkpoint_and_card(tmp_path: Path, tiny_net: torch.nn.Module,
                  extra={"training": {"steps": 3, "epochs": 7, "schedule": "cosine", "lr": 0.001}})
     report["x2"]["ixi-test"]["m-np-x2"] = {"psnr": 23.75, "ssim": 0.8, "psnr_masked": 21.0}
     card = write_card(2, report, folder).read_text()
-    assert "AP minus NP (PSNR): ixi-test -0.25 dB" in card
+    assert "AP minus NP (PSNR): `m-x2` minus `m-np-x2`: ixi-test -0.25 dB." in card
     assert "`m-x2` (default)" in card and "`m-np-x2` | NP" in card
     assert read_manifest(folder)["models"]["m-x2"]["card"] == "MODEL_CARD_x2.md"
 
+
+def test_card_pairs_each_ap_model_with_its_np_twin_and_lists_stages(
+        tmp_path: Path, tiny_net: torch.nn.Module, tiny_kwargs: dict) -> None:
+    folder = tmp_path / "models"
+    stages = [{"lr": 5e-4, "epochs": 2, "steps": 6, "init_from": "m-ap-x2", "val_psnr": 25.11},
+              {"lr": 2e-4, "epochs": 4, "steps": 12, "init_from": "m-mix-x2", "val_psnr": 25.3,
+               "recipe": "ft.yml"}]
+    for name, variant, training in (
+            ("m-ap-x2", "AP", {"steps": 3}), ("m-np-x2", "NP", {"steps": 3}),
+            ("m-mix-np-x2", "NP", {"steps": 6}),
+            ("m-mix-x2", "AP", {"steps": 18, "batch_size": 16, "stages": stages})):
+        ckpt = _checkpoint(tmp_path / f"{name}.pt", tiny_net, tiny_kwargs, 2, variant)
+        export_model(ckpt, name, folder=folder, default=name == "m-mix-x2",
+                     extra={"training": training})
+    res = {"bicubic": {"psnr": 20.0, "ssim": 0.7, "psnr_masked": 18.0}}
+    for name, psnr in (("m-ap-x2", 25.0), ("m-np-x2", 25.5), ("m-mix-x2", 24.0),
+                       ("m-mix-np-x2", 23.0)):
+        res[name] = {"psnr": psnr, "ssim": 0.8, "psnr_masked": 21.0}
+    card = write_card(2, {"x2": {"mr-gd": res}}, folder).read_text()
+    assert ("`m-mix-x2` minus `m-mix-np-x2`: mr-gd +1.00 dB (not like for like: `m-mix-x2` "
+            "trained 18 steps, `m-mix-np-x2` 6); `m-ap-x2` minus `m-np-x2`: mr-gd -0.50 dB."
+            in card)
+    assert "Adam, batch 16, 2 stages: lr 0.0005" in card
+    assert "started from `m-mix-x2` (`recipe.init_from`), recipe `ft.yml`, validation PSNR " \
+           "25.30 dB after it." in card
 
 
 def test_card_reports_the_self_ensemble(tmp_path: Path, tiny_net: torch.nn.Module,

@@ -38,7 +38,13 @@ def degradation_lines(entry: Mapping[str, Any], scale: int) -> list[str]:
             f"* Network input: channels {', '.join(entry.get('inputs', ['bicubic']))} "
             "(images on the HR grid, then features measured on the LR slice itself); "
             "initialised from "
-            f"`{entry.get('training', {}).get('init_from')}` (new channels at zero)."]
+            f"`{_first_stage(entry).get('init_from')}` (new channels at zero)."]
+
+
+def _first_stage(entry: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The training record of a model's first stage (the record itself for one stage)."""
+    training = entry.get("training", {})
+    return (training.get("stages") or [training])[0]
 
 
 def input_lines(entry: Mapping[str, Any], scale: int) -> list[str]:

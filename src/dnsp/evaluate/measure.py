@@ -144,29 +144,68 @@ def _augmentation_text(training: Mapping[str, Any]) -> str:
 
 
 def _optimiser_line(training: Mapping[str, Any]) -> str:
-    """The card's optimiser bullet, from the model's export record."""
-    epochs, schedule = training.get("epochs", "?"), training.get("schedule", "constant")
-    start = (f"started from `{training['init_from']}` (`recipe.init_from`)"
-             if training.get("init_from") else
-             "output convolution zero-initialised (the network starts as the identity on its "
-             "bicubic input: `recipe.zero_tail`)")
-    return (f"* Optimiser: Adam, lr {training.get('lr', '?')} ({schedule} schedule), batch "
-            f"{training.get('batch_size', '?')}, {epochs} epochs ({training.get('steps', '?')} "
-            f"steps), {start}; AP and NP models get the same steps. "
-            "This is far below the paper's 50 epochs of a 38M-parameter EDSR.")
+    """The card's optimiser bullet, from the model's export record (one part per stage)."""
+    stages = training.get("stages") or [training]
+    texts = []
+    for st in stages:
+        start = (f"started from `{st['init_from']}` (`recipe.init_from`)"
+                 if st.get("init_from") else
+                 "output convolution zero-initialised (the network starts as the identity on "
+                 "its bicubic input: `recipe.zero_tail`)")
+        schedule = st.get("schedule", training.get("schedule", "constant"))
+        text = (f"lr {st.get('lr', '?')} ({schedule} schedule), {st.get('epochs', '?')} epochs "
+                f"({st.get('steps', '?')} steps), {start}")
+        if len(stages) > 1 and st.get("recipe"):
+            text += f", recipe `{st['recipe']}`"
+        if st.get("val_psnr") is not None:
+            text += f", validation PSNR {st['val_psnr']:.2f} dB after it"
+        texts.append(text)
+    head = f"* Optimiser: Adam, batch {training.get('batch_size', '?')}"
+    head += f", {len(stages)} stages: " if len(stages) > 1 else ", "
+    return (head + "; then ".join(texts)
+            + ". This is far below the paper's 50 epochs of a 38M-parameter EDSR.")
+
+
+def _recipe_line(training: Mapping[str, Any]) -> str:
+    """The card's recipe bullet; a staged model names its first recipe and the later ones."""
+    stages = training.get("stages") or [training]
+    later = sorted({str(s.get("recipe")) for s in stages[1:]} - {str(stages[0].get("recipe"))})
+    more = (f", then {len(stages) - 1} further stages with "
+            + ", ".join(f"`{r}`" for r in later) if later else "")
+    return (f"* Recipe: `{stages[0].get('recipe')}`{more} (the no-prior model: the first "
+            "recipe with `loss.variant=NP`); run with `python -m dnsp.train.recipe RECIPE` "
+            "from the repository root.")
+
+
+def ap_np_pairs(entries: Mapping[str, Mapping[str, Any]]) -> list[tuple[str, str]]:
+    """(AP model, NP model) pairs of one recipe: ``x-np-y`` against ``x-ap-y`` or ``x-y``."""
+    pairs = []
+    for name, e in entries.items():
+        if e.get("variant") != "NP" or "-np-" not in name:
+            continue
+        for twin in (name.replace("-np-", "-ap-"), name.replace("-np-", "-")):
+            if entries.get(twin, {}).get("variant") == "AP":
+                pairs.append((twin, name))
+                break
+    return pairs
 
 
 def _priors_line(res: Mapping[str, Any], entries: Mapping[str, Any]) -> str:
-    """The card's statement on AP against NP, from the measured numbers."""
-    ap = [n for n, e in entries.items() if e.get("variant") == "AP"]
-    np_ = [n for n, e in entries.items() if e.get("variant") == "NP"]
-    if not ap or not np_:
-        return "* No model without priors is shipped at this scale, so the priors' effect " \
-               "was not measured here."
-    diffs = {t: m[ap[0]]["psnr"] - m[np_[0]]["psnr"] for t, m in res.items()
-             if ap[0] in m and np_[0] in m}
-    text = ", ".join(f"{t} {d:+.2f} dB" for t, d in diffs.items())
-    return f"* The priors' effect, AP minus NP (PSNR): {text}."
+    """The card's statement on AP against NP (each AP model against its NP twin)."""
+    parts = []
+    for ap, np_ in ap_np_pairs(entries):
+        diffs = ", ".join(f"{t} {m[ap]['psnr'] - m[np_]['psnr']:+.2f} dB"
+                          for t, m in res.items() if ap in m and np_ in m)
+        if not diffs:
+            continue
+        steps = [entries[n].get("training", {}).get("steps") for n in (ap, np_)]
+        caveat = ("" if steps[0] == steps[1] else
+                  f" (not like for like: `{ap}` trained {steps[0]} steps, `{np_}` {steps[1]})")
+        parts.append(f"`{ap}` minus `{np_}`: {diffs}{caveat}")
+    if not parts:
+        return ("* No model without priors is shipped at this scale, so the priors' effect "
+                "was not measured here.")
+    return "* The priors' effect, AP minus NP (PSNR): " + "; ".join(parts) + "."
 
 
 def _ensemble_line(entries: Mapping[str, Any]) -> str:
@@ -213,9 +252,7 @@ def write_card(scale: int, report: dict[str, Any], folder: Path | None = None,
             f"batch {tr.get('batch_size', '?')} | {tr.get('seconds', '?')} s on "
             f"{tr.get('device', '?')} ({_threads(tr.get('torch_threads'))}) |")
     lines += ["", "## Training", "",
-              f"* Recipe: `{first.get('training', {}).get('recipe')}` "
-              "(the no-prior model: the same recipe with `loss.variant=NP`); run with "
-              "`python -m dnsp.train.recipe RECIPE` from the repository root.",
+              _recipe_line(first.get("training", {})),
               "* Data: IXI training pool (first 20 subjects sorted by name; the last 2 of them "
               "are the validation subjects), 40 central axial slices each, 2 mm; plus the "
               "BrainWeb T1 phantom's lower (training) slab (1 mm). 40 x 40 patches, stride 20, "
