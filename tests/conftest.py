@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -52,3 +54,36 @@ def chromium() -> str:
         if found:
             return found
     pytest.skip("chromium is not installed (apt-get install chromium)")
+
+
+def write_dicom_series(folder: Path, data: np.ndarray, spacing: tuple[float, float, float],
+                       origin: tuple[float, float, float] = (0.0, 0.0, 0.0),
+                       slice_thickness: float | None = None) -> Path:
+    """Write ``data`` (X, Y, Z) as an axial MR DICOM series, one int16 file per slice."""
+    sitk = pytest.importorskip("SimpleITK")
+    img = sitk.GetImageFromArray(np.transpose(data.astype(np.int16), (2, 1, 0)))
+    img.SetSpacing(spacing)
+    img.SetOrigin(origin)
+    folder.mkdir(parents=True, exist_ok=True)
+    writer = sitk.ImageFileWriter()
+    writer.KeepOriginalImageUIDOn()
+    uid = "1.2.826.0.1.3680043.2.1125.1"
+    for k in range(img.GetDepth()):
+        sl = img[:, :, k]
+        position = img.TransformIndexToPhysicalPoint((0, 0, k))
+        tags = {"0020|000e": uid + ".2", "0020|000d": uid + ".3", "0008|0060": "MR",
+                "0020|0032": "\\".join(str(v) for v in position),
+                "0020|0037": "1\\0\\0\\0\\1\\0", "0020|0013": str(k + 1)}
+        if slice_thickness is not None:
+            tags["0018|0050"] = f"{slice_thickness:g}"
+        for tag, val in tags.items():
+            sl.SetMetaData(tag, val)
+        writer.SetFileName(str(folder / f"im{k:03d}.dcm"))
+        writer.Execute(sl)
+    return folder
+
+
+@pytest.fixture
+def dicom_series() -> Callable[..., Path]:
+    """:func:`write_dicom_series`, for tests that need a DICOM series folder."""
+    return write_dicom_series

@@ -1,8 +1,8 @@
 """Before/after figures of docs/through_plane.md on the real thick-slice scans.
 
 For ``chris/chris_PD`` (0.86 x 0.86 x 2.4 mm) and the DICOM series ``dicom/pd-fse-5mm``
-(0.86 mm pixels, 5 mm slices every 7 mm: ``--slice-thickness 5``): coronal and sagittal
-reformats through the volume centre, as acquired (nearest slice), cubic B-spline along the
+(0.86 mm pixels, 5 mm slices every 7 mm; the thickness read from its header): coronal and
+sagittal reformats through the volume centre, as acquired (nearest slice), cubic B-spline along the
 slice axis, and the through-plane network (shipped model, default adaptation budget). Writes
 ``docs/figures/through_plane_<name>.png`` and prints the per-file line of ``dnsp upscale``::
 
@@ -32,7 +32,7 @@ from dnsp.infer.through_plane import (
 from dnsp.ops.slice_profile import fine_positions
 from dnsp.paths import shared_data_root
 
-SCANS = {"chris_pd": ("chris/chris_PD.nii.gz", None), "dicom_5mm": ("dicom/pd-fse-5mm", 5.0)}
+SCANS = {"chris_pd": "chris/chris_PD.nii.gz", "dicom_5mm": "dicom/pd-fse-5mm"}
 
 
 def _views(vol: np.ndarray, axis: int, superior_up: bool) -> list[np.ndarray]:
@@ -55,11 +55,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
-    for name, (rel, thickness) in SCANS.items():
+    for name, rel in SCANS.items():
         vol = load_volume(shared_data_root() / rel)
+        thickness = vol.meta.get("slice_thickness")  # DICOM SliceThickness, as dnsp upscale
         res = through_plane_volume(vol.data, vol.affine, thickness=thickness,
                                    time_budget=args.time_budget, threads=args.threads)
-        print(f"{rel}: " + describe(res, thickness is not None, False), flush=True)
+        how = "assumed" if thickness is None else "header"
+        print(f"{rel}: " + describe(res, how, False), flush=True)
         spline, _ = bspline_through_plane(vol.data, vol.affine)
         m = vol.data.shape[res.axis]
         near = np.clip(np.round(fine_positions(m, res.ratio)), 0, m - 1).astype(int)

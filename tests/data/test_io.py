@@ -83,27 +83,10 @@ def test_minc1_read_with_world_geometry(tmp_path, head):
     assert axial_axes(vol.affine) == (1, 2, 0)
 
 
-def test_dicom_folder_read_matches_sitk_geometry(tmp_path, head):
+def test_dicom_folder_read_matches_sitk_geometry(tmp_path, head, dicom_series):
     sitk = pytest.importorskip("SimpleITK")
-    img = sitk.GetImageFromArray(np.transpose(head.astype(np.int16), (2, 1, 0)))
-    img.SetSpacing((0.8, 0.9, 2.5))
-    img.SetOrigin((10.0, -5.0, 3.0))
-    folder = tmp_path / "series"
-    folder.mkdir()
-    writer = sitk.ImageFileWriter()
-    writer.KeepOriginalImageUIDOn()
-    uid = "1.2.826.0.1.3680043.2.1125.1"
-    for k in range(img.GetDepth()):
-        sl = img[:, :, k]
-        for tag, val in {
-            "0020|000e": uid + ".2", "0020|000d": uid + ".3", "0008|0060": "MR",
-            "0020|0032": "\\".join(str(v) for v in img.TransformIndexToPhysicalPoint((0, 0, k))),
-            "0020|0037": "1\\0\\0\\0\\1\\0", "0020|0013": str(k + 1),
-            "0018|0050": "2.5",
-        }.items():
-            sl.SetMetaData(tag, val)
-        writer.SetFileName(str(folder / f"im{k:03d}.dcm"))
-        writer.Execute(sl)
+    folder = dicom_series(tmp_path / "series", head, (0.8, 0.9, 2.5), (10.0, -5.0, 3.0),
+                          slice_thickness=2.5)
     vol = load_volume(folder)
     np.testing.assert_array_equal(vol.data, head.astype(np.int16))
     # LPS origin (10, -5, 3) is RAS (-10, 5, 3); x/y axes flip sign
@@ -111,6 +94,9 @@ def test_dicom_folder_read_matches_sitk_geometry(tmp_path, head):
     np.testing.assert_allclose(np.abs(np.diag(vol.affine)[:3]), [0.8, 0.9, 2.5], atol=1e-4)
     np.testing.assert_allclose(vol.affine, affine_from_sitk(sitk.ReadImage(
         sorted(str(p) for p in folder.iterdir()))), atol=1e-4)
+    assert vol.meta["slice_thickness"] == 2.5  # SliceThickness (0018,0050)
+    no_tag = load_volume(dicom_series(tmp_path / "plain", head, (0.8, 0.9, 2.5)))
+    assert "slice_thickness" not in no_tag.meta
 
 
 @pytest.mark.data

@@ -174,6 +174,19 @@ def test_cli_functions_write_and_report(tmp_path: Path, tiny_default, capsys) ->
     assert "ratio 3" in line and "rect profile (given)" in line and "assumed" in line
 
 
+def test_cli_reads_the_slice_thickness_of_a_dicom_series(tmp_path: Path, tiny_default,
+                                                          dicom_series, capsys) -> None:
+    data = 1000.0 * head((16, 16, 6))
+    folder = dicom_series(tmp_path / "series", data, (0.9, 0.9, 3.6), slice_thickness=2.7)
+    out = tmp_path / "out.nii.gz"
+    assert tp.run_through_plane(_args(folder, out)) == 0
+    assert "thickness 2.7 mm (from the DICOM header)" in capsys.readouterr().out
+    assert nib.load(out).shape == (16, 16, 24)
+    # a thickness on the command line wins over the header's
+    assert tp.run_through_plane(_args(folder, tmp_path / "given.nii.gz", slice_thickness=3)) == 0
+    assert "thickness 3 mm (given)" in capsys.readouterr().out
+
+
 def test_cli_with_scale_is_isotropic(tmp_path: Path, tiny_default) -> None:
     inp, out = tmp_path / "coarse.nii.gz", tmp_path / "iso.nii.gz"
     nib.save(nib.Nifti1Image(head((12, 12, 6)), affine((2.0, 2.0, 5.0))), inp)

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -135,8 +136,31 @@ def _load_dicom_folder(folder: Path) -> Volume:
     if arr.ndim == 2:
         arr = arr[None]
     data = _as_volume_array(np.transpose(arr, (2, 1, 0)), f"DICOM series {folder}")
+    meta: dict[str, Any] = {"format": "dicom", "files": len(files)}
+    thickness = _dicom_slice_thickness(files[0])
+    if thickness is not None:
+        meta["slice_thickness"] = thickness
     return Volume(data=data, affine=affine_from_sitk(image), header=None, path=folder,
-                  meta={"format": "dicom", "files": len(files)})
+                  meta=meta)
+
+
+def _dicom_slice_thickness(file: str) -> float | None:
+    """SliceThickness (0018,0050) of a DICOM file in mm, or ``None`` if absent or invalid.
+
+    The thickness is along the series' slice axis (voxel axis z of the loaded volume); NIfTI
+    headers have no such field.
+    """
+    import SimpleITK as sitk
+
+    reader = sitk.ImageFileReader()
+    reader.SetFileName(file)
+    try:
+        reader.ReadImageInformation()
+        text = reader.GetMetaData("0018|0050") if reader.HasMetaDataKey("0018|0050") else ""
+        value = float(text.strip().split("\\")[0])
+    except (RuntimeError, ValueError):
+        return None
+    return value if math.isfinite(value) and value > 0 else None
 
 
 def _load_nibabel(path: Path) -> Volume:

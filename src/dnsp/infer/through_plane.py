@@ -66,6 +66,7 @@ __all__ = [
     "DEFAULT_PROFILE",
     "DEFAULT_TIME_BUDGET",
     "MIN_ANISOTROPY",
+    "THICKNESS_SOURCES",
     "ThroughPlaneResult",
     "add_through_plane_arguments",
     "bspline_through_plane",
@@ -232,9 +233,17 @@ def through_plane_volume(
         seconds=time.perf_counter() - start)
 
 
-def describe(result: ThroughPlaneResult, thickness_given: bool, profile_given: bool) -> str:
-    """The per-file line: ratio, profile assumed and how it was chosen, time, consistency."""
-    how_t = "given" if thickness_given else "= slice spacing, assumed"
+#: How the slice thickness of a run was chosen -> the words of the per-file line.
+THICKNESS_SOURCES = {"given": "given", "header": "from the DICOM header",
+                     "assumed": "= slice spacing, assumed"}
+
+
+def describe(result: ThroughPlaneResult, thickness_from: str, profile_given: bool) -> str:
+    """The per-file line: ratio, profile assumed and how it was chosen, time, consistency.
+
+    ``thickness_from`` is a key of :data:`THICKNESS_SOURCES`.
+    """
+    how_t = THICKNESS_SOURCES[thickness_from]
     how_p = "given" if profile_given else "default"
     return (f"through-plane: axis {_AXIS_NAMES[result.axis]} {result.spacing:.3g} mm -> "
             f"{result.target:.3g} mm (ratio {result.ratio:.3g}), {result.profile} profile "
@@ -282,11 +291,17 @@ def run_through_plane(args: argparse.Namespace) -> int:
                               threads=threads, max_pixels=getattr(args, "tile_pixels", None),
                               ensemble=getattr(args, "ensemble", None))
         data, affine = upscale_volume(data, affine, method, scale)
+    thickness, thickness_from = args.slice_thickness, "given"
+    if thickness is None:  # a DICOM series' SliceThickness, along its slice axis (z) only
+        header = vol.meta.get("slice_thickness")
+        on_slice_axis = slice_geometry(affine, data.shape)[0] == 2
+        thickness, thickness_from = ((header, "header") if header and on_slice_axis
+                                     else (None, "assumed"))
     result = through_plane_volume(
-        data, affine, target_spacing=args.target_spacing, thickness=args.slice_thickness,
+        data, affine, target_spacing=args.target_spacing, thickness=thickness,
         profile=args.profile, time_budget=args.time_budget, threads=threads)
     save_volume(result.data, result.affine, out, like=vol)
     if getattr(args, "progress", None) is not False:
         print(f"{out}: " + ("" if scale is None else f"x{scale} in-plane, ")
-              + describe(result, args.slice_thickness is not None, args.profile is not None))
+              + describe(result, thickness_from, args.profile is not None))
     return 0
