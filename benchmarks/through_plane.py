@@ -85,6 +85,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="adaptation seconds (default: the pipeline's default)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--net", default=None, help="model file or pretraining checkpoint")
+    parser.add_argument("--assume", default=None, choices=["rect", "gaussian"],
+                        help="restore assuming this profile whatever the simulated one "
+                             "(the cost of a wrong guess)")
     parser.add_argument("--out", type=Path, default=None, help="JSON file to write")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -108,11 +111,12 @@ def main(argv: list[str] | None = None) -> int:
                                                    threads=args.threads)}
                 t0 = time.perf_counter()
                 res = through_plane_volume(thick, aff, target_spacing=d, thickness=mm,
-                                           profile=profile, **kw)
+                                           profile=args.assume or profile, **kw)
                 sec = time.perf_counter() - t0
                 assert res.data.shape == hr.shape, (res.data.shape, hr.shape)
                 np.testing.assert_allclose(res.affine, vol.affine, atol=1e-6)
-                row = {"head": head, "mm": mm, "profile": profile, "ratio": acq.ratio,
+                row = {"head": head, "mm": mm, "profile": profile, "assumed": res.profile,
+                       "ratio": acq.ratio,
                        "bspline": head_box_psnr(spline, hr),
                        "network": head_box_psnr(res.data, hr),
                        "consistency": res.consistency, "steps": res.adapt.steps,

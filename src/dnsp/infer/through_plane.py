@@ -186,7 +186,7 @@ def through_plane_volume(
         target_spacing: Output spacing along the thick axis, mm (default: the finest
             in-plane spacing).
         thickness: Slice thickness, mm (default: the slice spacing).
-        profile: ``rect``, ``gaussian`` (default) or a profile file.
+        profile: ``rect`` (default), ``gaussian`` or a profile file.
         method: The network method (default: the shipped model, ``time_budget``, ``threads``).
         time_budget: Adaptation seconds when ``method`` is not given.
         threads: Torch threads when ``method`` is not given.
