@@ -172,9 +172,9 @@ def _recipe_line(training: Mapping[str, Any]) -> str:
     later = sorted({str(s.get("recipe")) for s in stages[1:]} - {str(stages[0].get("recipe"))})
     more = (f", then {len(stages) - 1} further stages with "
             + ", ".join(f"`{r}`" for r in later) if later else "")
-    return (f"* Recipe: `{stages[0].get('recipe')}`{more} (the no-prior model: the first "
-            "recipe with `loss.variant=NP`); run with `python -m dnsp.train.recipe RECIPE` "
-            "from the repository root.")
+    return (f"* Recipe: `{stages[0].get('recipe')}`{more} (each no-prior model: its AP "
+            "twin's first recipe with `loss.variant=NP`); run with `python -m "
+            "dnsp.train.recipe RECIPE` from the repository root.")
 
 
 def ap_np_pairs(entries: Mapping[str, Mapping[str, Any]]) -> list[tuple[str, str]]:
@@ -301,7 +301,8 @@ def write_card(scale: int, report: dict[str, Any], folder: Path | None = None,
               "* Trained on T1-weighted images with a simulated (Gaussian + block mean) "
               "degradation; real low-resolution acquisitions have other point-spread "
               "functions, noise and contrasts, where the gain can be smaller.",
-              "* In-plane (axial) 2-D upscaling only; the slice axis is untouched.",
+              "* In-plane (axial) 2-D upscaling only; the slice axis is untouched (thick "
+              "slices: `dnsp upscale --through-plane`, docs/through_plane.md).",
               "* A short CPU training run of a small network chosen for the CPU speed "
               "target of `dnsp upscale` (measured time in docs/upscale.md), not the paper's "
               "32 x 256 EDSR trained for 50 epochs.",
