@@ -2,9 +2,10 @@
 
 For ``chris/chris_PD`` (0.86 x 0.86 x 2.4 mm) and the DICOM series ``dicom/pd-fse-5mm``
 (0.86 mm pixels, 5 mm slices every 7 mm; the thickness read from its header): coronal and
-sagittal reformats through the volume centre, as acquired (nearest slice), cubic B-spline along the
-slice axis, and the through-plane network (shipped model, default adaptation budget). Writes
-``docs/figures/through_plane_<name>.png`` and prints the per-file line of ``dnsp upscale``::
+sagittal reformats through the volume centre, as acquired (nearest slice), cubic B-spline
+along the slice axis, and the through-plane network (shipped model, default adaptation
+budget). Writes ``docs/figures/through_plane_<name>.png`` and prints the per-file line of
+``dnsp upscale``::
 
     python tools/through_plane_figures.py
 """
@@ -26,7 +27,9 @@ from dnsp.data.orientation import axial_axes
 from dnsp.infer.through_plane import (
     DEFAULT_TIME_BUDGET,
     bspline_through_plane,
+    choose_thickness,
     describe,
+    slice_geometry,
     through_plane_volume,
 )
 from dnsp.ops.slice_profile import fine_positions
@@ -57,10 +60,10 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     for name, rel in SCANS.items():
         vol = load_volume(shared_data_root() / rel)
-        thickness = vol.meta.get("slice_thickness")  # DICOM SliceThickness, as dnsp upscale
+        axis = slice_geometry(vol.affine, vol.data.shape)[0]
+        thickness, how = choose_thickness(None, vol.meta, axis)  # as dnsp upscale
         res = through_plane_volume(vol.data, vol.affine, thickness=thickness,
                                    time_budget=args.time_budget, threads=args.threads)
-        how = "assumed" if thickness is None else "header"
         print(f"{rel}: " + describe(res, how, False), flush=True)
         spline, _ = bspline_through_plane(vol.data, vol.affine)
         m = vol.data.shape[res.axis]

@@ -187,6 +187,14 @@ def test_cli_reads_the_slice_thickness_of_a_dicom_series(tmp_path: Path, tiny_de
     assert "thickness 3 mm (given)" in capsys.readouterr().out
 
 
+def test_choose_thickness_prefers_given_then_header_on_its_axis() -> None:
+    meta = {"format": "dicom", "slice_thickness": 5.0}
+    assert tp.choose_thickness(3.0, meta, 2) == (3.0, "given")
+    assert tp.choose_thickness(None, meta, 2) == (5.0, "header")
+    assert tp.choose_thickness(None, meta, 0) == (None, "assumed")  # not the series' axis
+    assert tp.choose_thickness(None, {}, 2) == (None, "assumed")
+
+
 def test_cli_with_scale_is_isotropic(tmp_path: Path, tiny_default) -> None:
     inp, out = tmp_path / "coarse.nii.gz", tmp_path / "iso.nii.gz"
     nib.save(nib.Nifti1Image(head((12, 12, 6)), affine((2.0, 2.0, 5.0))), inp)

@@ -126,6 +126,7 @@ def _load_dicom_folder(folder: Path) -> Volume:
         series = sorted(series, key=lambda s: -len(reader.GetGDCMSeriesFileNames(str(folder), s)))
     files = reader.GetGDCMSeriesFileNames(str(folder), series[0])
     reader.SetFileNames(files)
+    reader.MetaDataDictionaryArrayUpdateOn()  # the slices' tags, read with the pixels
     try:
         image = reader.Execute()
     except RuntimeError as exc:
@@ -137,26 +138,23 @@ def _load_dicom_folder(folder: Path) -> Volume:
         arr = arr[None]
     data = _as_volume_array(np.transpose(arr, (2, 1, 0)), f"DICOM series {folder}")
     meta: dict[str, Any] = {"format": "dicom", "files": len(files)}
-    thickness = _dicom_slice_thickness(files[0])
+    thickness = _dicom_slice_thickness(reader)
     if thickness is not None:
         meta["slice_thickness"] = thickness
     return Volume(data=data, affine=affine_from_sitk(image), header=None, path=folder,
                   meta=meta)
 
 
-def _dicom_slice_thickness(file: str) -> float | None:
-    """SliceThickness (0018,0050) of a DICOM file in mm, or ``None`` if absent or invalid.
+def _dicom_slice_thickness(reader: Any) -> float | None:
+    """SliceThickness (0018,0050) in mm of the first slice an executed SimpleITK
+    ``ImageSeriesReader`` read, or ``None`` if absent or invalid.
 
     The thickness is along the series' slice axis (voxel axis z of the loaded volume); NIfTI
     headers have no such field.
     """
-    import SimpleITK as sitk
-
-    reader = sitk.ImageFileReader()
-    reader.SetFileName(file)
+    key = "0018|0050"
     try:
-        reader.ReadImageInformation()
-        text = reader.GetMetaData("0018|0050") if reader.HasMetaDataKey("0018|0050") else ""
+        text = reader.GetMetaData(0, key) if reader.HasMetaDataKey(0, key) else ""
         value = float(text.strip().split("\\")[0])
     except (RuntimeError, ValueError):
         return None

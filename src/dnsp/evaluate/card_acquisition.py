@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["degradation_lines", "input_lines", "robustness_lines"]
+__all__ = ["degradation_lines", "input_lines", "robustness_lines", "training_stages"]
 
 
 def _component(c: Mapping[str, Any]) -> str:
@@ -38,13 +38,14 @@ def degradation_lines(entry: Mapping[str, Any], scale: int) -> list[str]:
             f"* Network input: channels {', '.join(entry.get('inputs', ['bicubic']))} "
             "(images on the HR grid, then features measured on the LR slice itself); "
             "initialised from "
-            f"`{_first_stage(entry).get('init_from')}` (new channels at zero)."]
+            f"`{training_stages(entry.get('training', {}))[0].get('init_from')}` "
+            "(new channels at zero)."]
 
 
-def _first_stage(entry: Mapping[str, Any]) -> Mapping[str, Any]:
-    """The training record of a model's first stage (the record itself for one stage)."""
-    training = entry.get("training", {})
-    return (training.get("stages") or [training])[0]
+def training_stages(training: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The stages of a model's export record (``training.stages``; the record itself for a
+    model trained in one go)."""
+    return list(training.get("stages") or [training])
 
 
 def input_lines(entry: Mapping[str, Any], scale: int) -> list[str]:

@@ -34,7 +34,12 @@ from dnsp.data.io import load_volume
 from dnsp.data.orientation import to_axial_stack
 from dnsp.data.slicing import central_slices
 from dnsp.errors import InputError
-from dnsp.evaluate.card_acquisition import degradation_lines, input_lines, robustness_lines
+from dnsp.evaluate.card_acquisition import (
+    degradation_lines,
+    input_lines,
+    robustness_lines,
+    training_stages,
+)
 from dnsp.fsutil import atomic_path
 from dnsp.methods import MODEL_PREFIX, SRMethod, build_method
 from dnsp.methods.pretrained import (
@@ -145,7 +150,7 @@ def _augmentation_text(training: Mapping[str, Any]) -> str:
 
 def _optimiser_line(training: Mapping[str, Any]) -> str:
     """The card's optimiser bullet, from the model's export record (one part per stage)."""
-    stages = training.get("stages") or [training]
+    stages = training_stages(training)
     texts = []
     for st in stages:
         start = (f"started from `{st['init_from']}` (`recipe.init_from`)"
@@ -168,7 +173,7 @@ def _optimiser_line(training: Mapping[str, Any]) -> str:
 
 def _recipe_line(training: Mapping[str, Any]) -> str:
     """The card's recipe bullet; a staged model names its first recipe and the later ones."""
-    stages = training.get("stages") or [training]
+    stages = training_stages(training)
     later = sorted({str(s.get("recipe")) for s in stages[1:]} - {str(stages[0].get("recipe"))})
     more = (f", then {len(stages) - 1} further stages with "
             + ", ".join(f"`{r}`" for r in later) if later else "")
@@ -177,7 +182,7 @@ def _recipe_line(training: Mapping[str, Any]) -> str:
             "dnsp.train.recipe RECIPE` from the repository root.")
 
 
-def ap_np_pairs(entries: Mapping[str, Mapping[str, Any]]) -> list[tuple[str, str]]:
+def _ap_np_pairs(entries: Mapping[str, Mapping[str, Any]]) -> list[tuple[str, str]]:
     """(AP model, NP model) pairs of one recipe: ``x-np-y`` against ``x-ap-y`` or ``x-y``."""
     pairs = []
     for name, e in entries.items():
@@ -193,7 +198,7 @@ def ap_np_pairs(entries: Mapping[str, Mapping[str, Any]]) -> list[tuple[str, str
 def _priors_line(res: Mapping[str, Any], entries: Mapping[str, Any]) -> str:
     """The card's statement on AP against NP (each AP model against its NP twin)."""
     parts = []
-    for ap, np_ in ap_np_pairs(entries):
+    for ap, np_ in _ap_np_pairs(entries):
         diffs = ", ".join(f"{t} {m[ap]['psnr'] - m[np_]['psnr']:+.2f} dB"
                           for t, m in res.items() if ap in m and np_ in m)
         if not diffs:

@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import math
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -70,6 +71,7 @@ __all__ = [
     "ThroughPlaneResult",
     "add_through_plane_arguments",
     "bspline_through_plane",
+    "choose_thickness",
     "reacquisition_psnr",
     "run_through_plane",
     "slice_geometry",
@@ -238,6 +240,20 @@ THICKNESS_SOURCES = {"given": "given", "header": "from the DICOM header",
                      "assumed": "= slice spacing, assumed"}
 
 
+def choose_thickness(given: float | None, meta: Mapping[str, object], axis: int
+                     ) -> tuple[float | None, str]:
+    """``(thickness, source)`` of a run: the given one, else a DICOM series' SliceThickness
+    (``meta["slice_thickness"]``, which is along the series' slice axis, voxel axis 2) when
+    the thick ``axis`` is that axis, else ``None`` (= the slice spacing); ``source`` is a key
+    of :data:`THICKNESS_SOURCES`."""
+    if given is not None:
+        return given, "given"
+    header = meta.get("slice_thickness")
+    if isinstance(header, (int, float)) and header > 0 and axis == 2:
+        return float(header), "header"
+    return None, "assumed"
+
+
 def describe(result: ThroughPlaneResult, thickness_from: str, profile_given: bool) -> str:
     """The per-file line: ratio, profile assumed and how it was chosen, time, consistency.
 
@@ -277,12 +293,12 @@ def run_through_plane(args: argparse.Namespace) -> int:
     threads = auto_threads() if threads is None else threads
     vol = load_volume(inp)
     data, affine = vol.data, vol.affine
-    slice_geometry(affine, data.shape)  # refuse before any in-plane work
+    axis = slice_geometry(affine, data.shape)[0]  # refuse before any in-plane work
     scale = getattr(args, "scale", None)
     if scale is not None:
         if scale < 2:
             raise InputError(f"--scale must be an integer >= 2, got {scale}")
-        if axial_axes(affine)[2] != slice_geometry(affine, data.shape)[0]:
+        if axial_axes(affine)[2] != axis:
             raise InputError("--scale with --through-plane needs an axial slice axis (the "
                              "in-plane step upscales the axial plane)")
         model = getattr(args, "model", None)
@@ -291,12 +307,7 @@ def run_through_plane(args: argparse.Namespace) -> int:
                               threads=threads, max_pixels=getattr(args, "tile_pixels", None),
                               ensemble=getattr(args, "ensemble", None))
         data, affine = upscale_volume(data, affine, method, scale)
-    thickness, thickness_from = args.slice_thickness, "given"
-    if thickness is None:  # a DICOM series' SliceThickness, along its slice axis (z) only
-        header = vol.meta.get("slice_thickness")
-        on_slice_axis = slice_geometry(affine, data.shape)[0] == 2
-        thickness, thickness_from = ((header, "header") if header and on_slice_axis
-                                     else (None, "assumed"))
+    thickness, thickness_from = choose_thickness(args.slice_thickness, vol.meta, axis)
     result = through_plane_volume(
         data, affine, target_spacing=args.target_spacing, thickness=thickness,
         profile=args.profile, time_budget=args.time_budget, threads=threads)
