@@ -80,11 +80,11 @@ def test_heads(n_ixi: int, n_slices: int) -> dict[str, list[np.ndarray]]:
             "mr-gd": [head_slices(root / "mr-gd" / "MR_Gd.nii.gz", n_slices)]}
 
 
-def measure(scale: int, model: str | None, heads: dict[str, list[np.ndarray]]
-            ) -> list[dict[str, Any]]:
+def measure(scale: int, model: str | None, heads: dict[str, list[np.ndarray]],
+            ensemble: int | None = None) -> list[dict[str, Any]]:
     """One row per (test set, case): PSNR of bicubic, zero-filling and the model."""
     spec = None if model is None else model.format(s=scale)
-    method = build_method(spec, scale, threads=torch.get_num_threads())
+    method = build_method(spec, scale, threads=torch.get_num_threads(), ensemble=ensemble)
     rows = []
     for case, cfg in CASES.items():
         acq = get_acquisition(scale=scale, **cfg)
@@ -118,12 +118,14 @@ def main() -> None:
     ap.add_argument("--model", default=None, help="model name or file, '{s}' standing for "
                     "the scale, e.g. dnsp-edsr-ap-x{s} (default: the default model of each "
                     "scale)")
+    ap.add_argument("--ensemble", type=int, default=None,
+                    help="self-ensemble size 1|2|4|8 (default: the model's own setting)")
     ap.add_argument("--ixi-subjects", type=int, default=5)
     ap.add_argument("--slices", type=int, default=20)
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
     heads = test_heads(args.ixi_subjects, args.slices)
-    rows = [r for s in args.scales for r in measure(s, args.model, heads)]
+    rows = [r for s in args.scales for r in measure(s, args.model, heads, args.ensemble)]
     for s in args.scales:
         mine = [r for r in rows if r["scale"] == s and not r["case"].startswith("gaussian")]
         gains = [r["gain"] for r in mine]

@@ -14,7 +14,7 @@ machine's load average is printed: on a shared CPU, wall time depends on other u
 (user + system) of the child is reported as well.
 
 Usage: ``python benchmarks/upscale_speed.py [--scale 2] [--model NAME] [--repeats 1]
-[--json OUT]``.
+[--ensemble K] [--json OUT]``.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ SHARED_HEAD = shared_data_root() / "brainweb" / "t1_icbm_normal_1mm_pn3_rf20.nii
 
 _CHILD = r"""
 import json, resource, sys, time
-case, src, dst, scale, model, threads, method = sys.argv[1:8]
+case, src, dst, scale, model, threads, method, ensemble = sys.argv[1:9]
 scale = int(scale)
 t_import = time.perf_counter()
 import numpy as np
@@ -63,7 +63,8 @@ else:
     else:
         method = build_method(None if model == "default" else MODEL_PREFIX + model, scale,
                               device="cpu",
-                              threads=auto_threads() if threads == "default" else int(threads))
+                              threads=auto_threads() if threads == "default" else int(threads),
+                              ensemble=None if ensemble == "default" else int(ensemble))
     info["method"] = method.name
     if case == "dnsp":
         t0 = time.perf_counter(); c0 = time.process_time()
@@ -106,13 +107,13 @@ def synthetic_volume(shape: tuple[int, int, int], folder: Path) -> Path:
 
 
 def run_case(case: str, src: Path, scale: int, model: str, threads: str,
-             method: str = "none") -> dict:
+             method: str = "none", ensemble: str = "default") -> dict:
     """Run one case in a child process and return its measurements."""
     with tempfile.TemporaryDirectory() as tmp:
         dst = Path(tmp) / "out.nii.gz"
         proc = subprocess.run(
             [sys.executable, "-c", _CHILD, case, str(src), str(dst), str(scale), model, threads,
-             method],
+             method, ensemble],
             capture_output=True, text=True, check=False,
         )
         if proc.returncode != 0:
@@ -131,6 +132,8 @@ def main() -> int:
     parser.add_argument("--threads", default="default")
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--cases", nargs="+", default=["scipy-cubic", "dnsp-sr-only", "dnsp"])
+    parser.add_argument("--ensemble", default="default",
+                        help="self-ensemble size 1|2|4|8 of the network (default: the model's)")
     parser.add_argument("--method", default="none",
                         help="bicubic|lrtv|srsw instead of the network (memory checks)")
     parser.add_argument("--synthetic", default=None, metavar="XxYxZ",
@@ -148,7 +151,8 @@ def main() -> int:
     results = []
     for rep in range(args.repeats):
         for case in args.cases:
-            info = run_case(case, src, args.scale, args.model, args.threads, args.method)
+            info = run_case(case, src, args.scale, args.model, args.threads, args.method,
+                            args.ensemble)
             info["repeat"] = rep
             results.append(info)
             print(f"{case:13s} wall {info['wall_s']:7.1f} s  cpu {info['cpu_s']:7.1f} s  "
