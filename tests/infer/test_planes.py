@@ -46,6 +46,10 @@ CASES = [
     ("sagittal, slices last", (1, 2, 0), (1.1, 1.0, 3.0), (0, 0, 0), "sagittal", 2),
     ("oblique coronal", (0, 2, 1), (0.8, 0.8, 4.0), (0.35, 0.2, -0.25), "coronal", 2),
     ("oblique axial", (1, 0, 2), (1.0, 1.0, 6.0), (0.3, -0.2, 0.5), "axial", 2),
+    ("thick coronal 0.5 x 4 x 0.5", (0, 1, 2), (0.5, 4.0, 0.5), (0, 0, 0), "coronal", 1),
+    ("sagittal MPRAGE 1 x 1 x 1.2", (1, 2, 0), (1.0, 1.0, 1.2), (0, 0, 0), "sagittal", 2),
+    ("degraded 1 mm head 2 x 2 x 1", (0, 1, 2), (2.0, 2.0, 1.0), (0, 0, 0), "axial", 2),
+    ("degraded coronal 2 x 1 x 2", (0, 1, 2), (2.0, 1.0, 2.0), (0, 0, 0), "coronal", 1),
 ]
 
 
@@ -89,10 +93,31 @@ def test_isotropic_and_ties_fall_back_to_anatomy() -> None:
     choice = choose_plane(iso)
     assert choice.plane == "axial" and "isotropic" in choice.reason
     assert choice.axes == plane_axes(iso, "axial")
-    two = _affine((0, 1, 2), (1.0, 3.0, 3.0))  # two thick axes: axial preferred
-    assert choose_plane(two).plane == "axial"
+    # two thick axes: the plane of the 3 x 3 mm pixels (most nearly square), not axial
+    two = _affine((0, 1, 2), (1.0, 3.0, 3.0))
+    assert choose_plane(two).plane == "sagittal" and choose_plane(two).axes[2] == 0
+    # two pairs equally square and equally fine: anatomy (axial first)
+    alike = _affine((0, 1, 2), (1.0, 1.0, 1.0))
+    assert choose_plane(alike).plane == "axial"
     near = _affine((0, 1, 2), (1.0, 1.0, 1.005))  # within the tolerance: a tie
     assert "isotropic" in choose_plane(near).reason
+
+
+@pytest.mark.parametrize(("sizes", "slice_axis"), [
+    ((2.0, 2.0, 1.0), 2),      # SPEC: a 1 mm head after dnsp degrade --scale 2
+    ((1.0, 1.0, 1.2), 2),      # MPRAGE
+    ((0.5, 4.0, 0.5), 1),      # thick coronal slices
+    ((1.0, 1.05, 1.6), 2),     # r = 1.05 beats 1.52 and 1.6
+    ((1.0, 1.08, 1.04), 1),    # r 1.08, 1.04, 1.038 all candidates: the finest pair (0, 2)
+])
+def test_spec_rule_most_nearly_equal_then_finest(sizes: tuple[float, float, float],
+                                                 slice_axis: int) -> None:
+    """SPEC section 4: ratio within 1.1 x the smallest, then the finest pair, then axial."""
+    from dnsp.data.orientation import acquisition_slice_axes
+
+    aff = _affine((0, 1, 2), sizes)
+    assert acquisition_slice_axes(aff) == [slice_axis]
+    assert choose_plane(aff).axes[2] == slice_axis
 
 
 def test_forced_plane_says_it_is_not_the_acquisition_plane() -> None:

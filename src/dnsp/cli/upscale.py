@@ -31,7 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--plane", default="auto",
                         choices=("auto", "axial", "coronal", "sagittal"),
                         help="plane the 2-D model works in: auto (default: the acquisition "
-                        "plane, i.e. the two finest voxel axes; axial for isotropic data) or "
+                        "plane of SPEC section 4: the two most nearly equal voxel spacings, then the "
+                        "finer pair, then axial) or "
                         "a forced anatomical plane")
     parser.add_argument("--dtype", default="same", choices=("same", "float32", "int16", "uint8"),
                         help="NIfTI output type: same (default: the input's integer type and "

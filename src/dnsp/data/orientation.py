@@ -1,7 +1,8 @@
 """The plane a volume is upscaled in, found from its affine (SPEC section 4).
 
-:func:`choose_plane` finds the acquisition plane (the two finest voxel axes; the anatomical
-axial plane breaks ties, e.g. for isotropic data) or takes a forced anatomical plane;
+:func:`choose_plane` finds the acquisition plane (SPEC section 4: the two voxel axes whose
+spacings are most nearly equal, then the finer such pair, then anatomy: axial first, e.g. for
+isotropic data) or takes a forced anatomical plane;
 :func:`to_plane_stack` views the volume as slices of it. The rest of this module is about the
 anatomical axial plane.
 
@@ -19,10 +20,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dnsp.data.volume import voxel_sizes
+
 __all__ = [
     "PLANES",
+    "RATIO_TOLERANCE",
     "THICKNESS_TOLERANCE",
     "PlaneChoice",
+    "acquisition_slice_axes",
     "axial_axes",
     "choose_plane",
     "from_axial_stack",
@@ -88,8 +93,10 @@ def from_axial_stack(stack: np.ndarray, affine: np.ndarray) -> np.ndarray:
 
 #: The anatomical planes a volume can be upscaled in (``--plane``).
 PLANES = ("axial", "coronal", "sagittal")
-#: Voxel sizes within this relative tolerance of the thickest count as equally thick.
+#: Pixel areas (and voxel sizes) within this relative tolerance count as equal.
 THICKNESS_TOLERANCE = 0.01
+#: Spacing ratios within this factor of the smallest one count as equally square (SPEC 4).
+RATIO_TOLERANCE = 1.1
 
 
 def world_axes(affine: np.ndarray) -> tuple[int, int, int]:
@@ -147,13 +154,40 @@ def _mm(values: np.ndarray) -> str:
     return " x ".join(f"{v:.3g}" for v in values) + " mm"
 
 
-def choose_plane(affine: np.ndarray, plane: str = "auto") -> PlaneChoice:
-    """The acquisition plane of a volume (its two finest voxel axes), or a forced plane.
+def _pair_key(sizes: np.ndarray, pair: tuple[int, int]) -> tuple[float, float]:
+    """``(r, area)`` of a pair of voxel axes: spacing ratio (>= 1) and pixel area (mm^2)."""
+    a, b = float(sizes[pair[0]]), float(sizes[pair[1]])
+    return max(a, b) / min(a, b), a * b
 
-    ``auto`` takes as slice axis the voxel axis with the largest voxel size, so that the two
-    finest axes (the acquisition plane of a 2-D scan) are upscaled and the thick one is left
-    alone. Axes within :data:`THICKNESS_TOLERANCE` of the largest size tie; ties are broken
-    by anatomy, in the order axial, coronal, sagittal (isotropic data: axial).
+
+def acquisition_slice_axes(affine: np.ndarray) -> list[int]:
+    """Slice axes of the candidate acquisition planes by the rule of SPEC section 4.
+
+    For each pair of voxel axes take r = larger spacing / smaller spacing; the candidates are
+    the pairs with r <= :data:`RATIO_TOLERANCE` x the smallest r; of those, the pairs with
+    the finest spacings (smallest pixel area, within :data:`THICKNESS_TOLERANCE`). The
+    returned voxel axes (the third axis of each remaining pair) are the slice axes that tie;
+    :func:`choose_plane` breaks a tie by anatomy.
+    """
+    sizes = voxel_sizes(affine)
+    pairs = [(0, 1), (0, 2), (1, 2)]
+    keys = {p: _pair_key(sizes, p) for p in pairs}
+    best_r = min(k[0] for k in keys.values())
+    candidates = [p for p in pairs if keys[p][0] <= RATIO_TOLERANCE * best_r]
+    finest = min(keys[p][1] for p in candidates)
+    chosen = [p for p in candidates if keys[p][1] <= finest * (1.0 + THICKNESS_TOLERANCE)]
+    return sorted(3 - sum(p) for p in chosen)
+
+
+def choose_plane(affine: np.ndarray, plane: str = "auto") -> PlaneChoice:
+    """The acquisition plane of a volume (SPEC section 4), or a forced plane.
+
+    ``auto``: the plane of the two voxel axes whose spacings are most nearly equal (spacing
+    ratios within :data:`RATIO_TOLERANCE` of the smallest one count as equal), then the finer
+    such pair, then the anatomical order axial, coronal, sagittal (isotropic data: axial).
+    So 0.5 x 4 x 0.5 mm works in the plane of its 0.5 mm pixels, 1 x 1 x 1.2 mm (MPRAGE) in
+    the plane of its 1 x 1 mm pixels and 2 x 2 x 1 mm (a 1 mm head after ``dnsp degrade
+    --scale 2``) in the plane of its 2 x 2 mm pixels, which gives the head's grid back.
 
     Args:
         affine: (4, 4) voxel-to-world matrix.
@@ -168,18 +202,21 @@ def choose_plane(affine: np.ndarray, plane: str = "auto") -> PlaneChoice:
     if plane != "auto" and plane not in PLANES:
         raise ValueError(f"unknown plane {plane!r}; valid: auto, {', '.join(PLANES)}")
     a = np.asarray(affine, dtype=np.float64)
-    sizes = np.sqrt((a[:3, :3] ** 2).sum(axis=0))
-    thick = [i for i in range(3) if sizes[i] >= sizes.max() / (1.0 + THICKNESS_TOLERANCE)]
-    by_anatomy = {plane_of_slice_axis(a, i): i for i in thick}
+    axial_axes(a)  # validates the affine
+    sizes = voxel_sizes(a)
+    slice_axes = acquisition_slice_axes(a)
+    by_anatomy = {plane_of_slice_axis(a, i): i for i in slice_axes}
     acquired = next(p for p in PLANES if p in by_anatomy)
-    if len(thick) == 1:
-        why = f"acquisition plane: voxels {_mm(sizes)}, slices along the " \
-              f"{sizes[thick[0]]:.3g} mm axis"
-    elif len(thick) == 3:
+    if sizes.max() <= sizes.min() * (1.0 + THICKNESS_TOLERANCE):
         why = f"isotropic voxels {_mm(sizes)}: anatomical axial plane"
+    elif len(slice_axes) == 1:
+        pix = [sizes[i] for i in range(3) if i != slice_axes[0]]
+        why = (f"acquisition plane: voxels {_mm(sizes)}, the plane of the "
+               f"{_mm(np.array(pix))} pixels (slices along the "
+               f"{sizes[slice_axes[0]]:.3g} mm axis)")
     else:
-        why = f"voxels {_mm(sizes)}: two equally thick axes, the {acquired} one taken " \
-              "as slice axis"
+        why = (f"voxels {_mm(sizes)}: {len(slice_axes)} planes alike, the {acquired} one "
+               "taken (anatomical order)")
     if plane == "auto" or plane == acquired:
         return PlaneChoice(acquired, plane_axes(a, acquired), why if plane == "auto"
                            else f"--plane {plane}; {why}", acquired)

@@ -3,8 +3,8 @@
 Pipeline of :func:`upscale_volume` (one volume):
 
 1. the plane is chosen (:func:`dnsp.data.orientation.choose_plane`): by default the
-   acquisition plane, i.e. the two finest voxel axes found from the affine (ties, e.g.
-   isotropic data, broken by anatomy: axial first), or the anatomical plane forced by the
+   acquisition plane of SPEC section 4 (the two voxel axes whose spacings are most nearly
+   equal, then the finer such pair, then anatomy: axial first), or the anatomical plane forced by the
    caller (``--plane``); the volume is viewed as a stack of its slices (a transposition);
 2. intensities are mapped by ``u = (x - offset) / factor`` with ``offset`` the volume's
    minimum and ``factor`` the 99.9th percentile of ``x - offset`` (SPEC section 2;
