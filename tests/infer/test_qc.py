@@ -85,7 +85,7 @@ def test_png_written_atomically(tmp_path: Path) -> None:
     path = qc_figure(*pair, tmp_path / "qc.png", title="sub-01_T1w bicubic x2")
     assert path == tmp_path / "qc.png"
     img = imread(path)
-    assert img.shape[0] > img.shape[1] > 150  # 4 rows x 3 columns of panels
+    assert img.shape[0] > img.shape[1] >= 1000  # 4 rows x 3 columns of panels, readable
     assert img[..., :3].std() > 0.05  # something drawn
     assert sorted(p.name for p in tmp_path.iterdir()) == ["qc.png"]
 
@@ -99,3 +99,18 @@ def test_bad_arguments(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="does not exist"):
         qc_figure(*pair, tmp_path / "missing" / "qc.png")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_crop_row_is_at_the_output_resolution() -> None:
+    """Each output pixel of the crop is an exact k x k block (k >= 2): no resampling."""
+    from dnsp.infer.qc import zoom_crop
+
+    rng = np.random.default_rng(1)
+    image = rng.random((200, 150)).astype(np.float32)
+    (crop,), k = zoom_crop((image,), 336)
+    assert k == 2 and crop.shape == (336, 300)
+    np.testing.assert_array_equal(crop[::2, ::2], crop[1::2, 1::2])
+    np.testing.assert_array_equal(crop[::2, ::2], image[16:184, :])
+    small = rng.random((20, 30)).astype(np.float32)
+    (crop,), k = zoom_crop((small,), 336)
+    assert k == 16 and crop.shape == (320, 336)

@@ -5,12 +5,15 @@ line below (the import registers it). See :mod:`dnsp.acquisition.base` for the p
 """
 
 from dnsp.acquisition.base import (
+    DEFAULT_ACQUISITION,
     INPUT_MODES,
     Acquisition,
     SeparableOperator,
+    acquisition_class,
     acquisition_from_config,
     available_acquisitions,
-    check_scale,
+    command_line_acquisitions,
+    default_acquisition,
     get_acquisition,
     register_acquisition,
 )
@@ -20,6 +23,7 @@ from dnsp.acquisition.estimate import (
     AcquisitionEstimate,
     acquisition_features,
     estimate_acquisition,
+    estimate_volume,
     estimation_sample,
 )
 from dnsp.acquisition.gaussian import GaussianAcquisition, block_mean_matrix
@@ -29,9 +33,11 @@ from dnsp.acquisition.kspace import KSpaceAcquisition
 from dnsp.acquisition.lowfield import LowFieldAcquisition
 from dnsp.acquisition.mixture import MixtureAcquisition
 from dnsp.acquisition.slices import SliceAcquisition as SliceAcquisition  # thick slices
+from dnsp.ops.scale import check_scale
 
 __all__ = [
     "CHANNELS",
+    "DEFAULT_ACQUISITION",
     "FEATURE_NAMES",
     "INPUT_MODES",
     "N_ESTIMATE",
@@ -44,12 +50,16 @@ __all__ = [
     "MixtureAcquisition",
     "NetworkInput",
     "SeparableOperator",
+    "acquisition_class",
     "acquisition_features",
     "acquisition_from_config",
     "available_acquisitions",
     "block_mean_matrix",
     "check_scale",
+    "command_line_acquisitions",
+    "default_acquisition",
     "estimate_acquisition",
+    "estimate_volume",
     "estimation_sample",
     "get_acquisition",
     "register_acquisition",

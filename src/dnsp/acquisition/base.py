@@ -37,17 +37,24 @@ from dnsp.ops.resize import (
     downscale_affine,
     upscale_affine,
 )
+from dnsp.ops.scale import check_scale
 
 __all__ = [
+    "DEFAULT_ACQUISITION",
     "INPUT_MODES",
     "Acquisition",
     "SeparableOperator",
+    "acquisition_class",
     "acquisition_from_config",
     "available_acquisitions",
+    "command_line_acquisitions",
+    "default_acquisition",
     "get_acquisition",
     "register_acquisition",
 ]
 
+#: The model assumed when none is given or estimated: the paper's (SPEC section 4).
+DEFAULT_ACQUISITION = "gaussian"
 #: How a network's input is formed from LR: Keys bicubic (the paper's) or zero-filling.
 INPUT_MODES = ("bicubic", "zerofill")
 #: Percentile of the HR input that a relative noise level refers to (SPEC sec. 2).
@@ -82,13 +89,6 @@ class SeparableOperator:
         return apply_along_axis(apply_along_axis(y, self.a_h.T, -2), self.a_w.T, -1)
 
 
-def check_scale(scale: object, minimum: int = 1) -> int:
-    """Validate an integer factor ``>= minimum``; the one scale check of the acquisition layer."""
-    if isinstance(scale, bool) or not isinstance(scale, (int, np.integer)) or scale < minimum:
-        raise ValueError(f"scale must be an integer >= {minimum}, got {scale!r}")
-    return int(scale)
-
-
 class Acquisition(ABC):
     """Base class of the acquisition models (see the module docstring).
 
@@ -108,6 +108,13 @@ class Acquisition(ABC):
     linear: ClassVar[bool] = True
     #: Whether a volume's in-plane matrix must be a multiple of the scale (no cropping).
     exact_matrix: ClassVar[bool] = False
+    #: Whether the model acts along the slice axis of a volume (thick slices) instead of the
+    #: two in-plane axes.
+    along_slices: ClassVar[bool] = False
+    #: Whether ``dnsp degrade`` simulates it from one volume and ``dnsp upscale
+    #: --acquisition`` accepts it (:func:`command_line_acquisitions`); a model that needs
+    #: more than a scale and keyword options (a mixture, a registered pair) sets ``False``.
+    command_line: ClassVar[bool] = True
 
     def __init__(self, scale: int = 2, *, noise: float = 0.0, input: str = "bicubic") -> None:
         self.scale = check_scale(scale)
@@ -130,6 +137,22 @@ class Acquisition(ABC):
     def _params(self) -> dict[str, Any]:
         """Model-specific constructor arguments (for :meth:`to_config`)."""
         return {}
+
+    @classmethod
+    def from_command_line(cls, scale: int, fine_spacing: float, **options: Any) -> Acquisition:
+        """The model of ``dnsp degrade --acquisition NAME --scale S [options]``.
+
+        Args:
+            scale: The command's integer factor.
+            fine_spacing: The input's voxel size (mm) along the axis the model coarsens
+                (the slice axis for :attr:`along_slices` models; unused by in-plane ones).
+            **options: The model's keyword options the user gave (``window``, ``sigma``,
+                ``noise``, ...).
+
+        Raises:
+            ValueError: Bad values, or an option the model does not take.
+        """
+        return cls(scale=scale, **options)
 
     # -- the protocol --------------------------------------------------------------------
     def simulate(self, hr: Tensor, generator: torch.Generator | None = None) -> Tensor:
@@ -264,18 +287,43 @@ def available_acquisitions() -> list[str]:
     return sorted(_REGISTRY)
 
 
+def command_line_acquisitions() -> list[str]:
+    """Sorted names of the registered models the commands offer (``command_line``)."""
+    return sorted(name for name, cls in _REGISTRY.items() if cls.command_line)
+
+
+def acquisition_class(name: str) -> type[Acquisition]:
+    """The registered class of ``name``.
+
+    Raises:
+        ValueError: Unknown name (the message lists the valid ones).
+    """
+    key = name.lower() if isinstance(name, str) else name
+    if key not in _REGISTRY:
+        raise ValueError(f"unknown acquisition model {name!r}; valid models: "
+                         f"{', '.join(available_acquisitions())}")
+    return _REGISTRY[key]
+
+
+def default_acquisition(scale: int) -> Acquisition:
+    """The acquisition assumed when none is given or estimated: the paper's model
+    (:data:`DEFAULT_ACQUISITION`: Gaussian blur sigma = s/2, s x s block mean) at ``scale``.
+
+    The one place that default is decided (methods, data, evaluation, the commands).
+    """
+    return get_acquisition(DEFAULT_ACQUISITION, scale=check_scale(scale))
+
+
 def get_acquisition(name: str, **params: Any) -> Acquisition:
     """Construct the acquisition model ``name`` (e.g. ``"gaussian"``, ``"kspace"``).
 
     Raises:
         ValueError: Unknown name (the message lists the valid ones) or bad parameters.
     """
-    key = name.lower() if isinstance(name, str) else name
-    if key not in _REGISTRY:
-        raise ValueError(f"unknown acquisition model {name!r}; valid models: "
-                         f"{', '.join(available_acquisitions())}")
+    cls = acquisition_class(name)
+    key = cls.name
     try:
-        return _REGISTRY[key](**params)
+        return cls(**params)
     except TypeError as exc:  # an unknown keyword
         raise ValueError(f"acquisition model {key!r}: {exc}") from exc
 
@@ -297,7 +345,7 @@ def acquisition_from_config(
         return cfg
     params: dict[str, Any] = {} if cfg is None else (
         {"name": cfg} if isinstance(cfg, str) else dict(cfg))
-    name = params.pop("name", "gaussian")
+    name = params.pop("name", DEFAULT_ACQUISITION)
     if scale is not None:
         if "scale" in params and int(params["scale"]) != int(scale):
             raise ValueError(f"acquisition scale {params['scale']} differs from scale {scale}")

@@ -23,10 +23,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dnsp.acquisition.base import Acquisition, get_acquisition
+from dnsp.acquisition.base import Acquisition, default_acquisition, get_acquisition
 
 __all__ = ["FEATURE_NAMES", "N_ESTIMATE", "AcquisitionEstimate", "acquisition_features",
-           "estimate_acquisition", "estimation_sample"]
+           "estimate_acquisition", "estimate_volume", "estimation_sample"]
 
 FEATURE_NAMES = ("spectral", "detail", "background")
 #: ``spectral`` above this: a sharp band limit (k-space without window); below: blurred.
@@ -118,6 +118,20 @@ def estimate_acquisition(lr: np.ndarray, scale: int) -> AcquisitionEstimate:
     if med[0] > SHARP_SPECTRAL:
         acq = get_acquisition("kspace", scale=scale)
     else:
-        acq = get_acquisition("gaussian", scale=scale)
+        acq = default_acquisition(scale)
     noise = float(med[2]) / BACKGROUND_PER_NOISE
     return AcquisitionEstimate(acq, noise, (float(med[0]), float(med[1]), float(med[2])))
+
+
+def estimate_volume(stack: np.ndarray, scale: int) -> AcquisitionEstimate | None:
+    """The one estimate of a volume's acquisition: on :func:`estimation_sample` of its
+    stack ``(N, h, w)`` scaled to [0, 1] (values clipped to it), ``None`` when the slices
+    are too small to measure (a side under 4 voxels).
+
+    ``dnsp upscale`` estimates each volume once, here, and hands the estimate to the method
+    (whether to project onto k-space data) and to the report (the acquisition assumed).
+    """
+    sample = np.clip(estimation_sample(np.asarray(stack, dtype=np.float32)), 0.0, 1.0)
+    if sample.ndim != 3 or min(sample.shape[1:]) < 4:
+        return None
+    return estimate_acquisition(sample, scale)

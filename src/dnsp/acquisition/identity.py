@@ -22,6 +22,7 @@ class IdentityAcquisition(Acquisition):
     """
 
     name = "identity"
+    command_line = False  # not simulated by dnsp degrade / given to dnsp upscale
 
     def __init__(self, scale: int = 1) -> None:
         super().__init__(1)

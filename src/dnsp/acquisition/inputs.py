@@ -26,10 +26,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from dnsp.acquisition.base import check_scale
 from dnsp.acquisition.estimate import FEATURE_NAMES, acquisition_features
 from dnsp.ops.kspace import zero_fill_upscale
 from dnsp.ops.resize import bicubic_upscale
+from dnsp.ops.scale import check_scale
 
 __all__ = ["CHANNELS", "NetworkInput"]
 

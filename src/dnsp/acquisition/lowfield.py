@@ -135,6 +135,7 @@ class LowFieldAcquisition(Acquisition):
     """
 
     name = "lowfield"
+    command_line = False  # not simulated by dnsp degrade / given to dnsp upscale
     linear = False
 
     def __init__(self, scale: int = 1, b_high: float = 3.0, b_low: float = 1.5,

@@ -51,6 +51,7 @@ class MixtureAcquisition(Acquisition):
     """
 
     name = "mixture"
+    command_line = False  # not simulated by dnsp degrade / given to dnsp upscale
     linear = False
 
     def __init__(self, scale: int = 2, components: Sequence[Mapping[str, Any]] = (),

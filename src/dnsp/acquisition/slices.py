@@ -69,6 +69,7 @@ class SliceAcquisition(Acquisition):
     """
 
     name = "slices"
+    along_slices = True
 
     def __init__(self, thickness: float, spacing: float | None = None, profile: str = "rect",
                  fine_spacing: float = 1.0, axis: int = -1, *, scale: int | None = None,
@@ -102,6 +103,19 @@ class SliceAcquisition(Acquisition):
                                  f"{', '.join(PROFILES)} or an existing profile file")
             pos, w = read_profile(self.profile, self.thickness)
             self.samples = (tuple(pos / self.fine_spacing), tuple(w))
+
+    @classmethod
+    def from_command_line(cls, scale: int, fine_spacing: float, **options: Any
+                          ) -> SliceAcquisition:
+        """``dnsp degrade --acquisition slices --scale S``: slices ``S`` fine voxels apart.
+
+        Options: ``thickness`` (mm; default the spacing, contiguous slices), ``profile``
+        (``rect``, ``gaussian`` or a file; default ``rect``), ``noise``.
+        """
+        spacing = float(scale) * float(fine_spacing)
+        thickness = options.pop("thickness", None)
+        return cls(spacing if thickness is None else thickness, spacing,
+                   fine_spacing=fine_spacing, **options)
 
     @property
     def ratio(self) -> float:

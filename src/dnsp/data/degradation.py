@@ -12,9 +12,16 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from dnsp.acquisition import Acquisition, get_acquisition
+from dnsp.acquisition import Acquisition, default_acquisition
 from dnsp.data.orientation import axial_axes, from_axial_stack, to_axial_stack
-from dnsp.ops import bicubic_upscale, crop_to_multiple, degrade, downscale_affine, upscale_affine
+from dnsp.ops import (
+    bicubic_upscale,
+    check_scale,
+    crop_to_multiple,
+    degrade,
+    downscale_affine,
+    upscale_affine,
+)
 
 __all__ = [
     "bicubic_upscale_slices",
@@ -27,12 +34,6 @@ __all__ = [
 _CHUNK = 64
 
 
-def _check_scale(scale: int, minimum: int) -> int:
-    if isinstance(scale, bool) or not isinstance(scale, (int, np.integer)) or scale < minimum:
-        raise ValueError(f"scale must be an integer >= {minimum}, got {scale!r}")
-    return int(scale)
-
-
 def _apply_chunked(stack: np.ndarray, fn, scale: int) -> np.ndarray:  # type: ignore[no-untyped-def]
     outs = []
     for start in range(0, stack.shape[0], _CHUNK):
@@ -43,7 +44,7 @@ def _apply_chunked(stack: np.ndarray, fn, scale: int) -> np.ndarray:  # type: ig
 
 def _acquisition(scale: int, acquisition: Acquisition | None) -> Acquisition:
     if acquisition is None:
-        return get_acquisition("gaussian", scale=scale)
+        return default_acquisition(scale)
     if acquisition.scale != scale:
         raise ValueError(f"acquisition {acquisition.describe()} does not have scale {scale}")
     return acquisition
@@ -63,7 +64,7 @@ def degrade_slices(hr: np.ndarray, scale: int, acquisition: Acquisition | None =
     Returns:
         ``(N, H // s, W // s)`` float32 LR slices.
     """
-    s = _check_scale(scale, 2)
+    s = check_scale(scale, 2)
     arr = np.asarray(hr, dtype=np.float32)
     if arr.ndim == 2:
         return degrade_slices(arr[None], s, acquisition, seed)[0]
@@ -80,7 +81,7 @@ def degrade_slices(hr: np.ndarray, scale: int, acquisition: Acquisition | None =
 
 def bicubic_upscale_slices(lr: np.ndarray, scale: int) -> np.ndarray:
     """Centre-aligned Keys (a = -0.5) bicubic upscaling of ``(N, h, w)`` or ``(h, w)`` slices."""
-    s = _check_scale(scale, 1)
+    s = check_scale(scale, 1)
     arr = np.asarray(lr, dtype=np.float32)
     if arr.ndim == 2:
         return bicubic_upscale_slices(arr[None], s)[0]
@@ -96,7 +97,7 @@ def crop_volume_to_multiple(
 
     The affine is unchanged: the kept voxels keep their indices.
     """
-    s = _check_scale(scale, 1)
+    s = check_scale(scale, 1)
     stack = to_axial_stack(data, affine)
     cropped = crop_to_multiple(torch.from_numpy(np.ascontiguousarray(stack)), s).numpy()
     return from_axial_stack(cropped, affine), np.asarray(affine, dtype=np.float64).copy()
@@ -127,7 +128,7 @@ def degrade_volume(
     Raises:
         ValueError: A bad scale, or a ``kspace`` matrix that the scale does not divide.
     """
-    s = _check_scale(scale, 2)
+    s = check_scale(scale, 2)
     row, col, _ = axial_axes(affine)
     stack = to_axial_stack(data, affine)
     if acquisition is not None and acquisition.exact_matrix and (
@@ -147,7 +148,7 @@ def bicubic_upscale_volume(
         ``(up, up_affine)``; ``up_affine = affine @ T`` with T scaling the in-plane axes by
         1/s and shifting them by (1/s - 1)/2 voxel (SPEC section 4).
     """
-    s = _check_scale(scale, 1)
+    s = check_scale(scale, 1)
     row, col, _ = axial_axes(affine)
     stack = to_axial_stack(data, affine)
     up = bicubic_upscale_slices(stack, s)

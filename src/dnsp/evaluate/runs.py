@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm import tqdm
 
-from dnsp.acquisition import Acquisition, get_acquisition
+from dnsp.acquisition import Acquisition, default_acquisition, get_acquisition
 from dnsp.data.datasets import SRDataSpec, load_eval_slices
 from dnsp.data.sources import get_source
 from dnsp.methods import SRMethod
@@ -62,7 +62,7 @@ def eval_acquisition(spec: SRDataSpec) -> Acquisition:
     """
     if get_source(spec.source).paired:
         return get_acquisition("identity")
-    return get_acquisition("gaussian", scale=spec.scale)
+    return default_acquisition(spec.scale)
 
 
 def subject_runs(subjects: Sequence[str]) -> Iterator[tuple[str, int, int]]:

@@ -1,12 +1,12 @@
 """What ``dnsp upscale`` assumed about the input's acquisition, and whether its output agrees.
 
 For every volume, :func:`assess_upscale` names the acquisition model of the LR input, given
-by the user (``--acquisition``) or estimated from the image
-(:func:`dnsp.acquisition.estimate_acquisition` on up to :data:`N_ESTIMATE` central axial
-slices), and re-acquires the output with that model (noise left out) to measure its
-consistency with the input (:func:`dnsp.infer.consistency.consistency_psnr`). A low value
-flags an output that does not explain its input: hallucinated detail, or a wrong guess of the
-acquisition.
+by the user (``--acquisition``) or estimated from the image (the volume's one estimate,
+:func:`dnsp.acquisition.estimate_volume` on up to :data:`N_ESTIMATE` central slices of the
+upscaled plane, made by the volume pipeline and passed in), and re-acquires the output with
+that model (noise left out) to measure its consistency with the input
+(:func:`dnsp.infer.consistency.consistency_psnr`). A low value flags an output that does not
+explain its input: hallucinated detail, or a wrong guess of the acquisition.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ import numpy as np
 from dnsp.acquisition import (
     N_ESTIMATE,
     Acquisition,
-    estimate_acquisition,
-    estimation_sample,
-    get_acquisition,
+    AcquisitionEstimate,
+    default_acquisition,
+    estimate_volume,
 )
 from dnsp.data.orientation import to_axial_stack
 from dnsp.infer.consistency import consistency_psnr
@@ -63,7 +63,7 @@ class UpscaleReport:
 
 def assumed_acquisition(
     data: np.ndarray, affine: np.ndarray, scale: int, factor: float,
-    given: Acquisition | None = None,
+    given: Acquisition | None = None, estimate: AcquisitionEstimate | None = None,
 ) -> tuple[Acquisition, str, float | None]:
     """``(model, "given" | "estimated", noise level or None)`` for an LR volume.
 
@@ -73,23 +73,25 @@ def assumed_acquisition(
         scale: The upscaling factor.
         factor: Intensity scale (the 99.9th percentile) dividing the data to [0, 1].
         given: The user's model, returned as is.
+        estimate: The volume's estimate if already made (else it is made here, once).
     """
     if given is not None:
         return given, "given", None
-    stack = to_axial_stack(np.asarray(data, dtype=np.float32), affine) / np.float32(factor)
-    sample = estimation_sample(stack)
-    if min(sample.shape[1:]) < 4:
-        return get_acquisition("gaussian", scale=scale), "estimated", None
-    est = estimate_acquisition(sample, scale)
-    return est.acquisition, "estimated", est.noise
+    if estimate is None:
+        stack = to_axial_stack(np.asarray(data, dtype=np.float32), affine) / np.float32(factor)
+        estimate = estimate_volume(stack, scale)
+    if estimate is None:  # slices too small to measure: the default model
+        return default_acquisition(scale), "estimated", None
+    return estimate.acquisition, "estimated", estimate.noise
 
 
 def assess_upscale(
     path: Path, lr: np.ndarray, lr_affine: np.ndarray, hr: np.ndarray, hr_affine: np.ndarray,
     scale: int, factor: float, given: Acquisition | None = None,
+    estimate: AcquisitionEstimate | None = None,
 ) -> UpscaleReport:
     """The :class:`UpscaleReport` of one upscaled volume (see the module docstring)."""
-    acq, how, noise = assumed_acquisition(lr, lr_affine, scale, factor, given)
+    acq, how, noise = assumed_acquisition(lr, lr_affine, scale, factor, given, estimate)
     try:
         db = consistency_psnr(lr, lr_affine, hr, hr_affine, scale, acq)
     except ValueError:  # e.g. a k-space model on an input whose matrix the scale does not fit

@@ -18,7 +18,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from dnsp.acquisition import acquisition_from_config, get_acquisition
+from dnsp.acquisition import acquisition_from_config, default_acquisition
 from dnsp.methods.pretrained import ModelInfo, available_models, read_manifest
 from dnsp.nets import build_network
 from dnsp.nets.registry import count_parameters
@@ -69,7 +69,7 @@ def _degradation(info: ModelInfo) -> str:
         if isinstance(acq, str):
             return acq
         if info.scale >= 2:
-            return get_acquisition("gaussian", scale=info.scale).describe()
+            return default_acquisition(info.scale).describe()
     except (ValueError, TypeError, KeyError):
         return str(acq)
     return "-"

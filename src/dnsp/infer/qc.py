@@ -3,16 +3,19 @@
 :func:`qc_figure` draws, through the centre of the output volume, the three orthogonal views
 (axial, coronal, sagittal; rows) of the input shown with nearest-neighbour sampling, the input
 resampled with cubic splines, and the output (columns), all on the output's voxel grid and
-with the same intensity window, plus a fourth row: a 2x zoomed inset of the centre of the
-axial view. Views are taken in the closest RAS orientation of the output (left of the image =
-subject's left, top = superior/anterior), at physical aspect ratio. The input is sampled at
-the world position of every output voxel (``inv(lr_affine) @ hr_affine``), so the figure is
+with the same intensity window, plus a fourth row: a crop of the centre of the axial view
+at the output's resolution (each output voxel an integer block of screen pixels, at least
+2 x 2, no resampling; the input columns cropped on the same output grid), so that the detail
+the method added can be judged pixel by pixel. Views are taken in the closest RAS
+orientation of the output (left of the image = subject's left, top = superior/anterior), at
+physical aspect ratio. The input is sampled at the world position of every output voxel (``inv(lr_affine) @ hr_affine``), so the figure is
 correct for any pair of grids, not only for the in-plane upscaling of SPEC section 4.
 
 The panels are composed into one grey-level mosaic (nearest-neighbour fitting of each view
 into a square cell) drawn on a private :class:`~matplotlib.figure.Figure` with an Agg canvas
 (no pyplot state, no display needed, safe in worker processes), labelled, and written
-atomically; 0.1-0.4 s for a small volume, about 2 s for a 1 mm head (docs/bids.md).
+atomically. The picture is at least :data:`MIN_WIDTH` pixels wide (3 panels of 336 pixels
+by default), readable at a glance.
 """
 
 from __future__ import annotations
@@ -27,10 +30,12 @@ from scipy import ndimage
 
 from dnsp.fsutil import atomic_path
 
-__all__ = ["qc_figure", "qc_views"]
+__all__ = ["MIN_WIDTH", "qc_figure", "qc_views", "zoom_crop"]
 
 _COLUMNS = ("input (nearest)", "input (cubic)", "output")
-_ROWS = ("axial", "coronal", "sagittal", "axial zoom")
+_ROWS = ("axial", "coronal", "sagittal", "axial crop")
+#: Width in pixels that the default picture reaches at least.
+MIN_WIDTH = 1000
 
 
 def _canonical(affine: np.ndarray, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
@@ -118,11 +123,21 @@ def _window(images: list[np.ndarray]) -> tuple[float, float]:
     return lo, hi
 
 
-def _zoom_box(shape: tuple[int, int]) -> tuple[slice, slice]:
-    """The centre half (along both screen axes) of an image: a 2x zoom."""
-    h, w = shape
-    dh, dw = max(1, h // 4), max(1, w // 4)
-    return slice(h // 2 - dh, h // 2 + dh + h % 2), slice(w // 2 - dw, w // 2 + dw + w % 2)
+def zoom_crop(images: tuple[np.ndarray, ...], cell: int) -> tuple[list[np.ndarray], int]:
+    """Centre crops of same-shaped images at the output's resolution, and the magnification.
+
+    Each output pixel becomes a ``k x k`` block of screen pixels (``k`` >= 2, integer: no
+    resampling); the crop is the largest centred box that fits a ``cell`` square at ``k``.
+
+    Returns:
+        ``(crops magnified by k, k)``.
+    """
+    h, w = images[0].shape
+    k = max(2, cell // max(1, min(h, w)))
+    ch, cw = min(h, max(1, cell // k)), min(w, max(1, cell // k))
+    r0, c0 = (h - ch) // 2, (w - cw) // 2
+    block = np.ones((k, k), np.float32)
+    return [np.kron(img[r0:r0 + ch, c0:c0 + cw], block) for img in images], k
 
 
 def _fit(image: np.ndarray, aspect: float, cell: int) -> np.ndarray:
@@ -145,7 +160,7 @@ def qc_figure(
     path: str | os.PathLike[str],
     *,
     title: str | None = None,
-    panel_inches: float = 1.6,
+    panel_inches: float = 4.2,
     dpi: int = 80,
 ) -> Path:
     """Write the before/after PNG of an input volume and its upscaled output.
@@ -157,8 +172,9 @@ def qc_figure(
         hr_affine: Its (4, 4) matrix.
         path: Output ``.png`` path (its folder must exist); written atomically.
         title: Optional line above the panels (e.g. the file name and method).
-        panel_inches: Size of one panel; with ``dpi`` it sets the thumbnail size
-            (default: 3 x 4 panels of 128 pixels, each view fitted at physical aspect).
+        panel_inches: Size of one panel; with ``dpi`` it sets the picture's size (default:
+            3 x 4 panels of 336 pixels, 1028 pixels wide; each view fitted at physical
+            aspect, the crop row at the output's resolution).
         dpi: Resolution of the PNG.
 
     Returns:
@@ -174,15 +190,15 @@ def qc_figure(
     views = qc_views(lr_data, lr_affine, hr_data, hr_affine)
     lo, hi = _window([img for v in views.values() for img in v[:3]])
     rows = [views["axial"], views["coronal"], views["sagittal"]]
-    ax_images = views["axial"]
-    box = _zoom_box(ax_images[2].shape)
-    rows.append((*(img[box] for img in ax_images[:3]), ax_images[3]))
     cell = max(16, round(panel_inches * dpi))
-    gap, left, top = 2, 14, 14 + (12 if title else 0)
+    crops, magnification = zoom_crop(views["axial"][:3], cell)
+    font = max(6.5, cell / 30)
+    gap, left, top = 2, round(2.2 * font), round(2.2 * font) * (2 if title else 1)
     mosaic = np.zeros((top + 4 * (cell + gap), left + 3 * (cell + gap)), np.float32)
-    for r, images in enumerate(rows):
+    for r, images in enumerate([*rows, (*crops, None)]):
         for c in range(3):
-            tile = _fit(np.clip((images[c] - lo) / (hi - lo), 0.0, 1.0), images[3], cell)
+            scaled = np.clip((images[c] - lo) / (hi - lo), 0.0, 1.0)
+            tile = scaled[:cell, :cell] if images[3] is None else _fit(scaled, images[3], cell)
             y0 = top + r * (cell + gap) + (cell - tile.shape[0]) // 2
             x0 = left + c * (cell + gap) + (cell - tile.shape[1]) // 2
             mosaic[y0:y0 + tile.shape[0], x0:x0 + tile.shape[1]] = tile
@@ -193,13 +209,14 @@ def qc_figure(
     ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
     ax.imshow(mosaic, cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
     ax.set_axis_off()
-    text = {"color": "white", "fontsize": 6.5, "ha": "center", "va": "center"}
+    text = {"color": "white", "fontsize": font * 72 / dpi, "ha": "center", "va": "center"}
     if title:
-        ax.text(w / 2, 6, title, **text)
+        ax.text(w / 2, top / 4, title, **text)
     for c, name in enumerate(_COLUMNS):
-        ax.text(left + c * (cell + gap) + cell / 2, top - 7, name, **text)
-    for r, name in enumerate(_ROWS):
-        ax.text(7, top + r * (cell + gap) + cell / 2, name, rotation=90, **text)
+        ax.text(left + c * (cell + gap) + cell / 2, top - left / 2, name, **text)
+    names = (*_ROWS[:3], f"{_ROWS[3]} ({magnification}x, output pixels)")
+    for r, name in enumerate(names):
+        ax.text(left / 2, top + r * (cell + gap) + cell / 2, name, rotation=90, **text)
     with atomic_path(out) as tmp:
         fig.savefig(tmp, format="png", facecolor="black", dpi=dpi)
     return out

@@ -4,8 +4,9 @@ Pipeline of :func:`upscale_volume` (one volume):
 
 1. the plane is chosen (:func:`dnsp.data.orientation.choose_plane`): by default the
    acquisition plane of SPEC section 4 (the two voxel axes whose spacings are most nearly
-   equal, then the finer such pair, then anatomy: axial first), or the anatomical plane forced by the
-   caller (``--plane``); the volume is viewed as a stack of its slices (a transposition);
+   equal, then the finer such pair, then anatomy: axial first), or the anatomical plane
+   forced by the caller (``--plane``); the volume is viewed as a stack of its slices (a
+   transposition);
 2. intensities are mapped by ``u = (x - offset) / factor`` with ``offset`` the volume's
    minimum and ``factor`` the 99.9th percentile of ``x - offset`` (SPEC section 2;
    :func:`intensity_map`), *without* clipping. Both statistics transform with the data
@@ -33,7 +34,10 @@ overwritten. A DICOM series input can be written as a derived DICOM series
 Folder mode (:func:`upscale_folder`) mirrors the input tree: every readable image file and
 every DICOM series folder becomes ``<same relative path>.nii.gz`` (BIDS names are kept; with
 ``fmt="dicom"`` a DICOM series becomes a series folder ``<same relative path>``); outputs that
-already exist are skipped (they are complete, being written atomically).
+already exist are skipped (they are complete, being written atomically), so a rerun resumes;
+``overwrite`` redoes them. That is the one overwrite rule of ``dnsp upscale`` seen from a
+folder: an existing output is never replaced without ``--overwrite`` (a single output that
+exists is refused, :func:`dnsp.infer.upscale_one.check_file_output`).
 """
 
 from __future__ import annotations
@@ -54,8 +58,9 @@ from dnsp.errors import InputError
 from dnsp.fsutil import ensure_distinct
 from dnsp.infer.outputs import check_output_folder
 from dnsp.infer.upscale_one import FileReport, check_file_output, upscale_file
-from dnsp.infer.volume import check_upscale_scale, intensity_map, upscale_volume
+from dnsp.infer.volume import intensity_map, upscale_volume
 from dnsp.methods import SRMethod
+from dnsp.ops import check_scale
 
 __all__ = [
     "IMAGE_SUFFIXES",
@@ -71,8 +76,6 @@ __all__ = [
     "upscale_folder",
     "upscale_volume",
 ]
-
-_OUT_SUFFIXES = (".nii", ".nii.gz")
 
 def axial_slice_axis(affine: np.ndarray) -> int:
     """Voxel axis that indexes axial slices (closest to S-I)."""
@@ -193,7 +196,7 @@ def upscale_folder(
             folder, or no volume found.
     """
     src, dst = Path(inp), Path(out)
-    check_upscale_scale(scale)
+    check_scale(scale, 2)
     if not src.is_dir():
         raise InputError(f"input folder does not exist: {src}")
     ensure_distinct(src, dst)

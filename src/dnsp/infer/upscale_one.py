@@ -1,7 +1,12 @@
 """One volume file in, one output written: checks before any work, plane, intensity map,
 assessment, NIfTI (``--dtype``) or DICOM output, QC picture (:func:`upscale_file`).
 
-The pipeline is described in :mod:`dnsp.infer.upscale`, which re-exports these names.
+:func:`upscale_file` checks its output (:func:`check_file_output`) and runs
+:func:`upscale_checked`; a request of ``dnsp upscale`` (:mod:`dnsp.infer.request`), whose
+output was checked when it was built, runs :func:`upscale_checked` directly. Each volume is
+estimated once (:func:`dnsp.infer.volume.plane_estimate`): the method and the report get the
+same estimate. The pipeline is described in :mod:`dnsp.infer.upscale`, which re-exports
+these names.
 """
 
 from __future__ import annotations
@@ -15,8 +20,15 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from dnsp.acquisition import Acquisition
-from dnsp.data.io import IMAGE_SUFFIXES, Volume, is_dicom_file, load_volume, save_volume
+from dnsp.acquisition import Acquisition, AcquisitionEstimate
+from dnsp.data.io import (
+    IMAGE_SUFFIXES,
+    NIFTI_SUFFIXES,
+    Volume,
+    is_dicom_file,
+    load_volume,
+    save_volume,
+)
 from dnsp.data.orientation import PlaneChoice, to_plane_stack
 from dnsp.errors import InputError
 from dnsp.fsutil import ensure_distinct
@@ -30,13 +42,12 @@ from dnsp.infer.outputs import (
     output_type,
 )
 from dnsp.infer.qc import qc_figure
-from dnsp.infer.volume import check_upscale_scale, intensity_map, resolve_plane, upscale_volume
-from dnsp.methods import SRMethod
-from dnsp.ops import upscale_affine
+from dnsp.infer.volume import intensity_map, plane_estimate, resolve_plane, upscale_volume
+from dnsp.methods import SRMethod, has_capability
+from dnsp.ops import check_scale, upscale_affine
 
-__all__ = ["FileReport", "check_file_output", "upscale_file"]
-
-_OUT_SUFFIXES = (".nii", ".nii.gz")
+__all__ = ["FileReport", "check_file_output", "check_free_space", "upscale_checked",
+           "upscale_file"]
 
 
 @dataclass(frozen=True)
@@ -84,6 +95,17 @@ def _nifti_shape(path: Path) -> tuple[int, ...] | None:
         return None
 
 
+def check_free_space(inp: Path, out: Path, scale: int, fmt: str,
+                     shape: tuple[int, ...] | None = None) -> None:
+    """Refuse an output folder without the free space of the expected output (float32 size,
+    from the input's header or ``shape``; nothing is checked when neither is known)."""
+    shape = shape if shape is not None else _nifti_shape(inp)
+    need = 0 if shape is None else expected_output_bytes(
+        shape, scale, 4 if fmt == "nifti" else 2,
+        compressed=out.name.lower().endswith(".gz"))
+    check_output_folder(out.parent if str(out.parent) else Path("."), need)
+
+
 def check_file_output(
     inp: str | os.PathLike[str],
     out: str | os.PathLike[str],
@@ -91,28 +113,35 @@ def check_file_output(
     *,
     fmt: str = "nifti",
     qc: str | os.PathLike[str] | None = None,
-    shape: tuple[int, ...] | None = None,
+    overwrite: bool = True,
 ) -> None:
     """Refuse, before any work, an output that cannot be written (one-line InputError).
 
-    Checks the scale, the output name (``.nii``/``.nii.gz``, or a new or empty folder for
+    Checks the output name (``.nii``/``.nii.gz``, or a new or empty folder for
     ``fmt="dicom"``, whose input must be a DICOM series), that the output is not the input,
-    and that the output folder (and the QC picture's) exists, can be written in, and has the
-    free space of the expected output (float32 size; from the header, or ``shape``).
+    that it does not exist unless ``overwrite`` (the rule of ``dnsp upscale``: an existing
+    output is refused without ``--overwrite``), and that the output folder (and the QC
+    picture's) exists, can be written in, and has the free space of the expected output
+    (float32 size, from the header).
+
+    Raises:
+        InputError: One line naming what is wrong.
+        ValueError: A scale that is not an integer >= 2 (a programming error: the command
+            line parses the scale once, :mod:`dnsp.cli._request`).
     """
     src, dst = Path(inp), Path(out)
-    check_upscale_scale(scale)
+    check_scale(scale, 2)
     if fmt == "dicom":
         if not (src.is_dir() or is_dicom_file(src)):
             raise InputError(f"DICOM output needs a DICOM series as input, got {src}")
-        if dst.name.lower().endswith(_OUT_SUFFIXES):
+        if dst.name.lower().endswith(NIFTI_SUFFIXES):
             raise InputError(f"DICOM output is a folder, not a NIfTI name: {dst}")
         if dst.exists() and (not dst.is_dir() or any(dst.iterdir())):
             raise InputError(f"DICOM output folder exists and is not empty: {dst}")
     elif fmt != "nifti":
         raise InputError(f"unknown output format {fmt!r}; use nifti or dicom")
     else:
-        if not dst.name.lower().endswith(_OUT_SUFFIXES):
+        if not dst.name.lower().endswith(NIFTI_SUFFIXES):
             raise InputError(f"output must be a NIfTI file ending in .nii or .nii.gz: {dst}")
         if dst.is_dir():
             raise InputError(f"output is an existing folder, expected a .nii/.nii.gz file: "
@@ -120,11 +149,9 @@ def check_file_output(
     if not src.exists():
         raise InputError(f"input does not exist: {src}")
     ensure_distinct(src, dst)
-    shape = shape if shape is not None else _nifti_shape(src)
-    need = 0 if shape is None else expected_output_bytes(
-        shape, scale, 4 if fmt == "nifti" else 2,
-        compressed=dst.name.lower().endswith(".gz"))
-    check_output_folder(dst.parent if str(dst.parent) else Path("."), need)
+    if not overwrite and dst.exists():
+        raise InputError(f"output exists: {dst} (use --overwrite to replace it)")
+    check_free_space(src, dst, scale, fmt)
     if qc is not None:
         qc_path = Path(qc)
         if qc_path.suffix.lower() != ".png":
@@ -152,7 +179,8 @@ def _plane_view(data: np.ndarray, affine: np.ndarray, axes: tuple[int, int, int]
 
 
 def _assess(dst: Path, vol: Volume, hr: np.ndarray, choice: PlaneChoice, scale: int,
-            intensity: tuple[float, float], acquisition: Acquisition | None) -> UpscaleReport:
+            intensity: tuple[float, float], acquisition: Acquisition | None,
+            estimate: AcquisitionEstimate | None) -> UpscaleReport:
     """:func:`assess_upscale` in the upscaled plane, on data shifted by the offset."""
     offset, factor = intensity
     lr_v, lr_aff = _plane_view(vol.data, vol.affine, choice.axes)
@@ -160,7 +188,7 @@ def _assess(dst: Path, vol: Volume, hr: np.ndarray, choice: PlaneChoice, scale: 
     if offset != 0.0:  # the acquisition is estimated on [0, 1]-scaled data, as in training
         lr_v, hr_v = lr_v - np.float32(offset), hr_v - np.float32(offset)
     return assess_upscale(dst, lr_v, lr_aff, hr_v, upscale_affine(lr_aff, scale, (1, 0)),
-                          scale, factor, acquisition)
+                          scale, factor, acquisition, estimate)
 
 
 def upscale_file(
@@ -206,18 +234,46 @@ def upscale_file(
     """
     src, dst = Path(inp), Path(out)
     check_file_output(src, dst, scale, fmt=fmt, qc=qc)
+    return upscale_checked(src, dst, method, scale, progress=progress,
+                           acquisition=acquisition, report=report, plane=plane, dtype=dtype,
+                           fmt=fmt, qc=qc)
+
+
+def upscale_checked(
+    src: Path,
+    dst: Path,
+    method: SRMethod,
+    scale: int,
+    *,
+    progress: bool | None = None,
+    acquisition: Acquisition | None = None,
+    report: Callable[[FileReport], None] | None = None,
+    plane: str | PlaneChoice = "auto",
+    dtype: str = "float32",
+    fmt: str = "nifti",
+    qc: str | os.PathLike[str] | None = None,
+) -> Path:
+    """:func:`upscale_file` of an output already checked (:func:`check_file_output`).
+
+    Only the free space, which needs the volume's shape, is checked after reading. The
+    arguments are those of :func:`upscale_file`; ``plane`` may be a decided
+    :class:`~dnsp.data.orientation.PlaneChoice`.
+    """
     vol = load_volume(src)
-    check_file_output(src, dst, scale, fmt=fmt, qc=qc, shape=vol.shape)
+    check_free_space(src, dst, scale, fmt, vol.shape)
     kind = output_type(dtype, vol) if fmt == "nifti" else OutputType(np.dtype(np.int16))
     choice = resolve_plane(vol.affine, plane)
     intensity = intensity_map(vol.data)
+    estimate = (plane_estimate(vol.data, choice, intensity, scale)
+                if acquisition is None or has_capability(method, "per_volume") else None)
     bar = _progress_bar(vol.data.shape[choice.axes[2]], src.name, progress)
     try:
         hr, hr_affine = upscale_volume(vol.data, vol.affine, method, scale, plane=choice,
-                                       intensity=intensity, progress=bar.update)
+                                       intensity=intensity, estimate=estimate,
+                                       progress=bar.update)
     finally:
         bar.close()
-    assessed = _assess(dst, vol, hr, choice, scale, intensity, acquisition)
+    assessed = _assess(dst, vol, hr, choice, scale, intensity, acquisition, estimate)
     name = getattr(method, "name", "dnsp")
     text = (f"dnsp x{scale} {name}; in: {assessed.acquisition.describe()} "
             f"({assessed.how}); {choice.plane}")

@@ -9,24 +9,16 @@ from collections.abc import Callable
 
 import numpy as np
 
-from dnsp.acquisition import estimation_sample
+from dnsp.acquisition import AcquisitionEstimate, estimate_volume
 from dnsp.data.intensity import percentile_scale
 from dnsp.data.orientation import PlaneChoice, choose_plane, from_plane_stack, to_plane_stack
 from dnsp.errors import InputError
-from dnsp.methods import SRMethod, check_scale, has_capability
-from dnsp.ops import upscale_affine
+from dnsp.methods import SRMethod, has_capability
+from dnsp.ops import check_scale, upscale_affine
 
-__all__ = ["check_upscale_scale", "intensity_map", "resolve_plane", "upscale_volume"]
+__all__ = ["intensity_map", "plane_estimate", "resolve_plane", "upscale_volume"]
 
 _SLICE_BATCH = 16
-
-
-def check_upscale_scale(scale: int) -> int:
-    """``scale`` if it is an integer >= 2, else a one-line :class:`InputError`."""
-    try:
-        return check_scale(scale)
-    except ValueError:
-        raise InputError(f"--scale must be an integer >= 2, got {scale!r}") from None
 
 
 def _intensity_factor(data: np.ndarray) -> float:
@@ -61,6 +53,15 @@ def resolve_plane(affine: np.ndarray, plane: str | PlaneChoice) -> PlaneChoice:
         raise InputError(str(exc)) from None
 
 
+def plane_estimate(data: np.ndarray, choice: PlaneChoice, intensity: tuple[float, float],
+                   scale: int) -> AcquisitionEstimate | None:
+    """The volume's one acquisition estimate, on its slices in the upscaled plane mapped to
+    [0, 1] by ``intensity`` (:func:`dnsp.acquisition.estimate_volume`)."""
+    offset, factor = intensity
+    stack = to_plane_stack(np.asarray(data), choice.axes)
+    return estimate_volume(((stack - offset) / factor).astype(np.float32), scale)
+
+
 def upscale_volume(
     data: np.ndarray,
     affine: np.ndarray,
@@ -71,6 +72,7 @@ def upscale_volume(
     progress: Callable[[int], None] | None = None,
     plane: str | PlaneChoice = "auto",
     intensity: tuple[float, float] | None = None,
+    estimate: AcquisitionEstimate | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Upscale a 3-D volume in one plane (SPEC section 4) with ``method``.
 
@@ -85,21 +87,25 @@ def upscale_volume(
         plane: ``"auto"`` (the acquisition plane), ``"axial"``, ``"coronal"``,
             ``"sagittal"``, or a :class:`~dnsp.data.orientation.PlaneChoice`.
         intensity: ``(offset, factor)`` of :func:`intensity_map` if already computed.
+        estimate: The volume's acquisition estimate (:func:`plane_estimate`) if already
+            made; a ``per_volume`` method gets it (estimated here once otherwise).
 
     Returns:
         ``(hr, hr_affine)``: float32 volume in the input's voxel order and intensity units,
         in-plane axes ``scale`` times longer, and its affine.
 
     Raises:
-        InputError: For a volume that is not 3-D or not finite, a bad scale or plane.
+        InputError: For a volume that is not 3-D or not finite, or a bad plane.
+        ValueError: For a scale that is not an integer >= 2.
     """
-    s = check_upscale_scale(scale)
+    s = check_scale(scale, 2)
     arr = np.asarray(data)
     if arr.ndim != 3 or min(arr.shape) < 1:
         raise InputError(f"expected a non-empty 3-D volume, got shape {tuple(arr.shape)}")
     if not np.all(np.isfinite(arr)):
         raise InputError("the volume contains NaN or infinite voxels")
-    axes = resolve_plane(affine, plane).axes
+    choice = resolve_plane(affine, plane)
+    axes = choice.axes
     hr_affine = upscale_affine(affine, s, axes[:2])
     stack = to_plane_stack(arr, axes)
     n, h, w = stack.shape
@@ -114,8 +120,9 @@ def upscale_volume(
     if batch is None:
         batch = n if has_capability(method, "whole_stack") else _SLICE_BATCH
     if has_capability(method, "per_volume"):  # one decision for the whole volume
-        sample = estimation_sample(((stack - offset) / factor).astype(np.float32))
-        method = method.for_volume(np.clip(sample, 0.0, 1.0))
+        if estimate is None:
+            estimate = plane_estimate(arr, choice, (offset, factor), s)
+        method = method.for_volume(estimate=estimate)
     for start in range(0, n, max(1, int(batch))):
         stop = min(start + max(1, int(batch)), n)
         # float64 arithmetic, rounded once: bit-identical to x / factor when offset is 0

@@ -18,7 +18,6 @@ from dnsp.methods.base import (
     SRMethod,
     available_methods,
     check_lr_stack,
-    check_scale,
     get_method,
     has_capability,
 )
@@ -31,7 +30,6 @@ __all__ = [
     "available_methods",
     "build_method",
     "check_lr_stack",
-    "check_scale",
     "get_method",
     "has_capability",
 ]

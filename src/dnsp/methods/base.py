@@ -11,10 +11,12 @@ Methods declare what they need as class attributes (:data:`CAPABILITIES`, read w
   whole stack in one call (LRTV, SRSW);
 * ``learns_from_examples``: the method has ``fit(hr_stacks, scale)`` and learns from HR
   training stacks before use (SRSW's patch library);
-* ``per_volume``: the method has ``for_volume(lr_sample) -> SRMethod`` and decides something
-  once per volume from a sample of its LR slices (in [0, 1]); the volume pipeline calls it
-  and uses the returned method for every batch of that volume, so that all batches agree
-  (the shipped mixture models: whether the input is noise-free k-space data to project on).
+* ``per_volume``: the method has ``for_volume(*, estimate) -> SRMethod`` and decides
+  something once per volume from the volume's acquisition estimate
+  (:func:`dnsp.acquisition.estimate_volume`, made once per volume); the volume pipeline
+  calls it and uses the returned method for every batch of that volume, so that all batches
+  agree (the shipped mixture models: whether the input is noise-free k-space data to
+  project on).
 
 Adding a method is one new file in this package plus one line in :data:`_REGISTRY`.
 """
@@ -26,15 +28,14 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from dnsp.acquisition import check_scale as check_factor
 from dnsp.errors import InputError
+from dnsp.ops import check_scale
 
 __all__ = [
     "CAPABILITIES",
     "SRMethod",
     "available_methods",
     "check_lr_stack",
-    "check_scale",
     "get_method",
     "has_capability",
 ]
@@ -106,15 +107,6 @@ def get_method(name: str, **params: Any) -> SRMethod:
     return cls(**params)
 
 
-def check_scale(scale: object) -> int:
-    """Validate an integer upscaling factor >= 2 and return it as ``int``.
-
-    Raises:
-        ValueError: ``scale must be an integer >= 2, got ...`` (the acquisition layer's check).
-    """
-    return check_factor(scale, minimum=2)
-
-
 def check_lr_stack(lr: np.ndarray, scale: int) -> tuple[np.ndarray, int]:
     """Validate the input of :meth:`SRMethod.upscale_stack`.
 
@@ -128,7 +120,7 @@ def check_lr_stack(lr: np.ndarray, scale: int) -> tuple[np.ndarray, int]:
     Raises:
         ValueError: For a wrong shape, an empty or non-finite array or a bad scale.
     """
-    s = check_scale(scale)
+    s = check_scale(scale, 2)
     arr = np.asarray(lr)
     if arr.ndim != 3:
         raise ValueError(f"lr must be a stack (N, h, w), got shape {tuple(arr.shape)}")

@@ -9,7 +9,8 @@
 * ``None`` -> the default shipped model for the scale.
 
 The acquisition model (:mod:`dnsp.acquisition`) says how a network's input is formed from
-LR; it defaults to the paper's ``gaussian`` model at ``scale`` (bicubic pre-upsampling).
+LR; it defaults to :func:`dnsp.acquisition.default_acquisition` at ``scale`` (the paper's
+``gaussian``: bicubic pre-upsampling).
 Registered pairs pass ``get_acquisition("identity")`` (scale 1).
 """
 
@@ -22,12 +23,13 @@ from typing import Any
 
 import torch
 
-from dnsp.acquisition import Acquisition, NetworkInput, get_acquisition
+from dnsp.acquisition import Acquisition, NetworkInput, default_acquisition
 from dnsp.devices import resolve_device
 from dnsp.errors import InputError
-from dnsp.methods.base import SRMethod, available_methods, check_scale, get_method
+from dnsp.methods.base import SRMethod, available_methods, get_method
 from dnsp.methods.network import DEFAULT_MAX_PIXELS, ENSEMBLE_SIZES, NetworkMethod
 from dnsp.methods.pretrained import available_models, default_model, load_model, models_dir
+from dnsp.ops import check_scale
 
 __all__ = ["MODEL_PREFIX", "build_method"]
 
@@ -57,7 +59,7 @@ def _acquisition(scale: int | None, acquisition: Acquisition | None) -> Acquisit
                              f"{acquisition.scale} ({acquisition.name})")
         return acquisition
     try:
-        return get_acquisition("gaussian", scale=check_scale(scale))
+        return default_acquisition(check_scale(scale, 2))
     except ValueError as exc:
         raise InputError(str(exc)) from None
 

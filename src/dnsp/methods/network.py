@@ -40,10 +40,16 @@ import numpy as np
 import torch
 from torch import nn
 
-from dnsp.acquisition import Acquisition, NetworkInput, estimate_acquisition, get_acquisition
+from dnsp.acquisition import (
+    Acquisition,
+    AcquisitionEstimate,
+    NetworkInput,
+    default_acquisition,
+    estimate_acquisition,
+    get_acquisition,
+)
 from dnsp.devices import resolve_device
-from dnsp.methods.base import check_scale
-from dnsp.ops import dihedral_inverse, dihedral_transform
+from dnsp.ops import check_scale, dihedral_inverse, dihedral_transform
 
 __all__ = [
     "CHANNELS_LAST",
@@ -277,7 +283,7 @@ class NetworkMethod:
         if ensemble not in ENSEMBLE_SIZES:
             raise ValueError(f"ensemble must be one of {ENSEMBLE_SIZES}, got {ensemble!r}")
         if acquisition is None:
-            acquisition = get_acquisition("gaussian", scale=check_scale(scale))
+            acquisition = default_acquisition(check_scale(scale, 2))
         elif scale is not None and scale != acquisition.scale:
             raise ValueError(f"scale {scale!r} differs from the acquisition's scale "
                              f"{acquisition.scale} ({acquisition.name})")
@@ -420,15 +426,26 @@ class NetworkMethod:
             return False
         if self.consistency == "on":
             return True
-        est = estimate_acquisition(np.clip(lr, 0.0, 1.0), self.scale)
-        return est.acquisition.name == "kspace" and est.noise < PROJECT_BELOW_NOISE
+        return self._projects(estimate_acquisition(np.clip(lr, 0.0, 1.0), self.scale))
 
-    def for_volume(self, lr_sample: np.ndarray) -> NetworkMethod:
-        """This method with ``consistency="auto"`` decided on a volume's LR slices.
+    @staticmethod
+    def _projects(estimate: AcquisitionEstimate | None) -> bool:
+        """Noise-free k-space data (the projection's condition) by an acquisition estimate."""
+        return (estimate is not None and estimate.acquisition.name == "kspace"
+                and estimate.noise < PROJECT_BELOW_NOISE)
+
+    def for_volume(self, lr_sample: np.ndarray | None = None, *,
+                   estimate: AcquisitionEstimate | None = None) -> NetworkMethod:
+        """This method with ``consistency="auto"`` decided once for a volume.
 
         Args:
             lr_sample: ``(N, h, w)`` slices of the volume in [0, 1] (e.g.
-                :func:`dnsp.acquisition.estimation_sample`).
+                :func:`dnsp.acquisition.estimation_sample`), estimated here when
+                ``estimate`` is not given.
+            estimate: The volume's acquisition estimate
+                (:func:`dnsp.acquisition.estimate_volume`; ``None`` with no ``lr_sample``:
+                not measurable, no projection): the volume pipeline estimates once and
+                passes it, so that the report and the method agree.
 
         Returns:
             ``self`` unless ``consistency`` is ``"auto"``; else a shallow copy (same network)
@@ -437,7 +454,11 @@ class NetworkMethod:
         if self.consistency != "auto":
             return self
         fixed = copy.copy(self)
-        fixed.consistency = "on" if self.wants_projection(lr_sample) else "off"
+        if lr_sample is not None and estimate is None:
+            on = self.wants_projection(lr_sample)
+        else:
+            on = self.scale >= 2 and self._projects(estimate)
+        fixed.consistency = "on" if on else "off"
         return fixed
 
     def _data_consistency(self, lr: np.ndarray, out: np.ndarray) -> np.ndarray:

@@ -47,9 +47,9 @@ from dnsp.data.embedded import PHANTOM_FIRST_SLICE, PHANTOM_SLABS, default_phant
 from dnsp.data.intensity import percentile_scale
 from dnsp.data.orientation import to_axial_stack
 from dnsp.fsutil import atomic_path
-from dnsp.methods.base import check_lr_stack, check_scale
+from dnsp.methods.base import check_lr_stack
 from dnsp.methods.bicubic import bicubic_stack
-from dnsp.ops import crop_to_multiple
+from dnsp.ops import check_scale, crop_to_multiple
 
 __all__ = [
     "SRSW",
@@ -235,7 +235,7 @@ class SRSW:
         Returns:
             ``self``.
         """
-        s = check_scale(scale)
+        s = check_scale(scale, 2)
         if not hr_stacks:
             raise ValueError("hr_stacks is empty")
         stacks = [np.asarray(st, dtype=np.float32) for st in hr_stacks]

@@ -12,6 +12,7 @@ from dnsp.ops.resize import (
     gaussian_blur2d,
     upscale_affine,
 )
+from dnsp.ops.scale import check_scale
 from dnsp.ops.svd import singular_values
 from dnsp.ops.tv import total_variation
 
@@ -22,6 +23,7 @@ __all__ = [
     "bicubic_resize",
     "bicubic_upscale",
     "block_downsample",
+    "check_scale",
     "crop_to_multiple",
     "degrade",
     "dihedral_inverse",

@@ -30,6 +30,8 @@ import math
 import torch
 from torch import Tensor
 
+from dnsp.ops.scale import check_scale
+
 __all__ = [
     "WINDOWS",
     "kspace_downsample",
@@ -44,8 +46,7 @@ _DEFAULT_PARAM = {"tukey": 0.5, "fermi": 0.1}
 
 
 def _check(scale: int, n: int | None = None) -> int:
-    if isinstance(scale, bool) or not isinstance(scale, int) or scale < 1:
-        raise ValueError(f"scale must be an integer >= 1, got {scale!r}")
+    scale = check_scale(scale)
     if n is not None and n % scale:
         raise ValueError(f"k-space truncation needs a matrix that the scale divides: "
                          f"{n} is not a multiple of {scale}")

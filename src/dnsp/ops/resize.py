@@ -24,6 +24,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from dnsp.ops.scale import check_scale
+
 __all__ = [
     "apply_along_axis",
     "bicubic_matrix",
@@ -40,12 +42,6 @@ __all__ = [
 ]
 
 KEYS_A = -0.5
-
-
-def _check_scale(scale: int) -> int:
-    if isinstance(scale, bool) or not isinstance(scale, (int, np.integer)) or scale < 1:
-        raise ValueError(f"scale must be an integer >= 1, got {scale!r}")
-    return int(scale)
 
 
 def keys_kernel(t: np.ndarray, a: float = KEYS_A) -> np.ndarray:
@@ -113,7 +109,7 @@ def bicubic_resize(x: Tensor, size: Sequence[int], a: float = KEYS_A) -> Tensor:
 
 def bicubic_upscale(x: Tensor, scale: int, a: float = KEYS_A) -> Tensor:
     """Upscale the last two axes by the integer ``scale`` with centre-aligned Keys bicubic."""
-    s = _check_scale(scale)
+    s = check_scale(scale)
     return bicubic_resize(x, (x.shape[-2] * s, x.shape[-1] * s), a)
 
 
@@ -156,7 +152,7 @@ def gaussian_blur2d(x: Tensor, sigma: float, truncate: float = 4.0) -> Tensor:
 
 def crop_to_multiple(x: Tensor, scale: int) -> Tensor:
     """Drop trailing rows/columns so that H and W are multiples of ``scale``."""
-    s = _check_scale(scale)
+    s = check_scale(scale)
     h, w = (x.shape[-2] // s) * s, (x.shape[-1] // s) * s
     if h == 0 or w == 0:
         raise ValueError(f"image {tuple(x.shape[-2:])} is smaller than the scale {s}")
@@ -165,7 +161,7 @@ def crop_to_multiple(x: Tensor, scale: int) -> Tensor:
 
 def block_downsample(x: Tensor, scale: int) -> Tensor:
     """Average non-overlapping ``scale`` x ``scale`` blocks of the last two axes."""
-    s = _check_scale(scale)
+    s = check_scale(scale)
     x = crop_to_multiple(x, s)
     h, w = x.shape[-2] // s, x.shape[-1] // s
     return x.reshape(*x.shape[:-2], h, s, w, s).mean(dim=(-3, -1))
@@ -182,7 +178,7 @@ def degrade(x: Tensor, scale: int, sigma: float | None = None) -> Tensor:
     Returns:
         LR images (..., H // s, W // s).
     """
-    s = _check_scale(scale)
+    s = check_scale(scale)
     if s < 2:
         raise ValueError(f"scale must be >= 2 for degradation, got {s}")
     x = crop_to_multiple(x, s)
@@ -208,13 +204,13 @@ def upscale_affine(affine: np.ndarray, scale: int, axes: Sequence[int]) -> np.nd
 
     new_affine = affine @ T, T scaling each axis by 1/s and shifting it by (1/s - 1)/2 voxel.
     """
-    s = _check_scale(scale)
+    s = check_scale(scale)
     return np.asarray(affine, dtype=np.float64) @ _axis_transform(s, axes, up=True)
 
 
 def downscale_affine(affine: np.ndarray, scale: int, axes: Sequence[int]) -> np.ndarray:
     """Affine of the LR volume made by :func:`degrade` (inverse of :func:`upscale_affine`)."""
-    s = _check_scale(scale)
+    s = check_scale(scale)
     return np.asarray(affine, dtype=np.float64) @ _axis_transform(s, axes, up=False)
 
 
