@@ -92,7 +92,7 @@ class Nearest:
 
 
 def test_recipe_method() -> None:
-    methods_base._REGISTRY["nearest"] = f"{__name__}:Nearest"  # the registry line
+    methods_base.register_method("nearest")(Nearest)  # the decorator (the registry line)
     assert "nearest" in available_methods()
     method = build_method("nearest", 2)
     lr = np.arange(12, dtype=np.float32).reshape(1, 3, 4) / 12
@@ -154,3 +154,26 @@ def test_recipe_acquisition() -> None:
     assert acquisition_base.acquisition_from_config(acq.to_config()) == acq
     out = degrade_slices(hr.numpy(), 2, acquisition=acq)  # the data layer's entry point
     np.testing.assert_allclose(out, lr.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_recipe_acquisition_reaches_the_command_line(tmp_path, capsys) -> None:
+    """The recipe ends at the command line: dnsp degrade and dnsp upscale offer the model."""
+    import nibabel as nib
+
+    from dnsp.cli import build_parser, main
+
+    register_acquisition(BoxAcquisition)  # the registry line
+    for command in ("degrade", "upscale"):
+        with pytest.raises(SystemExit):
+            build_parser().parse_args([command, "--help"])
+        assert "box" in capsys.readouterr().out.replace("\n", " ")
+    hr_path, lr_path, up_path = (tmp_path / n for n in ("hr.nii.gz", "lr.nii.gz", "up.nii.gz"))
+    head = _head((16, 12, 6), 0)
+    nib.save(nib.Nifti1Image(head, np.eye(4)), str(hr_path))
+    assert main(["degrade", str(hr_path), str(lr_path), "--scale", "2", "-a", "box"]) == 0
+    assert "box x2" in capsys.readouterr().out
+    lr = np.asarray(nib.load(str(lr_path)).dataobj)
+    np.testing.assert_allclose(lr[0, 0, 0], head[:2, :2, 0].mean(), rtol=1e-5)
+    assert main(["upscale", str(lr_path), str(up_path), "--scale", "2", "--method", "bicubic",
+                 "--acquisition", "box"]) == 0
+    assert "input acquisition box x2 (given)" in capsys.readouterr().out

@@ -28,7 +28,7 @@ __all__ = [
 
 # imported on first use, so that ``dnsp --help`` (which reads DEFAULT_SUFFIXES from
 # dnsp.bids.layout) does not import torch and matplotlib through dnsp.bids.app
-_HOME = {"BidsPlan": "app", "OutputRecord": "app", "plan_run": "app", "run_plan": "app",
+_HOME = {"BidsPlan": "records", "OutputRecord": "records", "plan_run": "app", "run_plan": "app",
          "DEFAULT_SUFFIXES": "layout", "parse_shard": "layout", "shard_labels": "layout"}
 
 

@@ -17,14 +17,13 @@ import json
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from dnsp import __version__
-from dnsp.acquisition import get_acquisition
 from dnsp.bids.derivatives import (
     dataset_description,
     derivative_name,
@@ -42,67 +41,19 @@ from dnsp.bids.layout import (
     read_dataset_description,
     shard_labels,
 )
+from dnsp.bids.records import BidsPlan, OutputRecord
 from dnsp.bids.summary import write_summary
 from dnsp.data.io import load_volume, voxel_sizes
 from dnsp.errors import InputError
 from dnsp.fsutil import ensure_distinct
-from dnsp.infer.consistency import consistency_psnr
 from dnsp.infer.qc import qc_figure
-from dnsp.infer.upscale import upscale_file
+from dnsp.infer.request import UpscaleRequest
+from dnsp.infer.upscale import FileReport, upscale_file
 
-__all__ = ["BidsPlan", "OutputRecord", "default_acquisition", "plan_run", "run_plan"]
+__all__ = ["BidsPlan", "OutputRecord", "plan_run", "run_plan"]
 
 CONSISTENCY_NOTE = ("PSNR (dB) of the output degraded again by the assumed acquisition against "
                     "the source image, over the source's intensity range (null: exact)")
-
-
-@dataclass
-class BidsPlan:
-    """What one invocation will do (from :func:`plan_run`; nothing written yet).
-
-    Attributes:
-        bids_dir: The source dataset.
-        output_dir: The derivative dataset folder.
-        source_description: The source's ``dataset_description.json``.
-        participants: Every selected participant label (all shards).
-        shard: ``(I, N)``.
-        shard_participants: This shard's labels (``shard_labels(participants, I, N)``).
-        images: This shard's images.
-        n_images: Images of the selection over all shards.
-    """
-
-    bids_dir: Path
-    output_dir: Path
-    source_description: dict[str, Any]
-    participants: list[str]
-    shard: tuple[int, int]
-    shard_participants: list[str]
-    images: list[BidsImage]
-    n_images: int
-
-    @property
-    def summary_name(self) -> str:
-        """File name of this run's HTML summary in the output folder."""
-        i, n = self.shard
-        return "dnsp-summary.html" if n == 1 else f"dnsp-summary_shard-{i}of{n}.html"
-
-
-@dataclass
-class OutputRecord:
-    """One output of a run, for the summary (paths relative to the output folder)."""
-
-    source: str
-    output: Path
-    status: str  # "written", "skipped" or "failed"
-    subject: str
-    session: str | None
-    suffix: str
-    seconds: float | None = None
-    consistency: float | None = None
-    qc: Path | None = None
-    input_voxel: list[float] = field(default_factory=list)
-    output_voxel: list[float] = field(default_factory=list)
-    error: str | None = None
 
 
 def _check_output_folder(bids_dir: Path, output_dir: Path) -> None:
@@ -177,19 +128,6 @@ def plan_run(
                     n_images=len(all_images))
 
 
-def default_acquisition(method: object, scale: int) -> dict[str, Any]:
-    """The acquisition the method assumes: its ``acquisition.to_config()``, else SPEC sec. 4.
-
-    Methods without an ``acquisition`` attribute (bicubic, LRTV, SRSW) assume the paper's
-    degradation (:class:`dnsp.acquisition.GaussianAcquisition`: Gaussian blur, sigma = s/2
-    HR voxels, then s x s block mean), e.g. ``{"name": "gaussian", "scale": 2}``.
-    """
-    acq = getattr(method, "acquisition", None)
-    if acq is None or not hasattr(acq, "to_config"):
-        acq = get_acquisition("gaussian", scale=int(scale))
-    return dict(acq.to_config())
-
-
 def _round(values: Any) -> list[float]:
     return [round(float(v), 6) for v in values]
 
@@ -214,21 +152,28 @@ def _record_from_sidecar(image: BidsImage, out_rel: Path, side: dict[str, Any]
 
 @dataclass
 class _Settings:
-    method: Any
+    request: UpscaleRequest
     scale: int
     desc: str
     model: str | None
     qc: bool
-    progress: bool | None
+
+    @property
+    def method(self) -> Any:
+        return self.request.method
 
 
 def _process(plan: BidsPlan, image: BidsImage, out_rel: Path, st: _Settings) -> OutputRecord:
     root = plan.output_dir
     start = time.perf_counter()
-    upscale_file(image.path, root / out_rel, st.method, st.scale, progress=st.progress)
+    req = st.request
+    reports: list[FileReport] = []
+    upscale_file(image.path, root / out_rel, req.method, st.scale, progress=req.progress,
+                 acquisition=req.acquisition, plane=req.plane, dtype=req.dtype,
+                 report=reports.append)
     up_seconds = time.perf_counter() - start
     lr, hr = load_volume(image.path), load_volume(root / out_rel)
-    psnr = consistency_psnr(lr.data, lr.affine, hr.data, hr.affine, st.scale)
+    psnr, plane = reports[0].consistency_db, reports[0].plane
     qc_rel = qc_name(out_rel) if st.qc else None
     if qc_rel is not None:
         (root / qc_rel).parent.mkdir(parents=True, exist_ok=True)
@@ -237,10 +182,11 @@ def _process(plan: BidsPlan, image: BidsImage, out_rel: Path, st: _Settings) -> 
     lr_vox, hr_vox = _round(voxel_sizes(lr.affine)), _round(voxel_sizes(hr.affine))
     consistency = None if not np.isfinite(psnr) else round(psnr, 3)
     sidecar = {
-        "Description": f"In-plane (axial) super-resolution x{st.scale} of the source image "
-                       f"by dnsp {__version__} ({_method_label(st)})",
+        "Description": f"In-plane ({plane.plane if plane else 'axial'}) super-resolution "
+                       f"x{st.scale} of the source image by dnsp {__version__} "
+                       f"({_method_label(st)})",
         "Sources": [f"bids:raw:{image.uri_path}"],
-        "Resolution": (f"source grid with both axial in-plane axes sampled {st.scale} times "
+        "Resolution": (f"source grid with both in-plane axes sampled {st.scale} times "
                        f"more finely: voxel size {' x '.join(f'{v:g}' for v in hr_vox)} mm "
                        f"(source {' x '.join(f'{v:g}' for v in lr_vox)} mm)"),
         "SoftwareName": "dnsp",
@@ -249,7 +195,8 @@ def _process(plan: BidsPlan, image: BidsImage, out_rel: Path, st: _Settings) -> 
         "Model": st.model,
         "Scale": st.scale,
         "Ensemble": getattr(st.method, "ensemble", None),
-        "AcquisitionAssumed": default_acquisition(st.method, st.scale),
+        "AcquisitionAssumed": reports[0].acquisition.to_config(),
+        "AcquisitionHow": reports[0].how,
         "ConsistencyPSNR": consistency,
         "ConsistencyDescription": CONSISTENCY_NOTE,
         "InputShape": [int(n) for n in lr.data.shape],
@@ -273,28 +220,24 @@ def _method_label(st: _Settings) -> str:
 
 def run_plan(
     plan: BidsPlan,
-    method: Any,
-    scale: int,
+    request: UpscaleRequest,
     *,
     model: str | None = None,
     desc: str | None = None,
     qc: bool = True,
-    overwrite: bool = False,
-    progress: bool | None = False,
     log: Callable[[str], None] | None = None,
 ) -> list[OutputRecord]:
     """Upscale this shard's images into the derivative dataset; write the HTML summary.
 
     Args:
         plan: From :func:`plan_run`.
-        method: The SR method (:func:`dnsp.methods.build_method`).
-        scale: Integer factor >= 2.
+        request: The upscale request of ``dnsp bids`` (the one of ``dnsp upscale``, with
+            ``mode="folder"``): method, scale, plane, acquisition, output type, overwrite
+            (redo finished outputs; default: skip them), progress bars.
         model: The network model's name (``None`` for a model-based method).
         desc: Label of the ``desc-`` entity (default ``dnsp`` for a network, else the
             method's name).
         qc: Write a QC thumbnail per output.
-        overwrite: Redo finished outputs (default: skip them).
-        progress: Slice progress bars (``None``: on a terminal).
         log: Called with one line per output.
 
     Returns:
@@ -304,9 +247,11 @@ def run_plan(
     Raises:
         InputError: The output folder holds another run's ``dataset_description.json``.
     """
-    label = desc or ("dnsp" if model else str(getattr(method, "name", "sr")))
-    st = _Settings(method=method, scale=int(scale), desc=label, model=model, qc=qc,
-                   progress=progress)
+    if request.method is None or request.scale is None:
+        raise ValueError("a BIDS run needs an in-plane method and scale")
+    label = desc or ("dnsp" if model else request.method_name)
+    st = _Settings(request=request, scale=request.scale, desc=label, model=model, qc=qc)
+    overwrite = request.overwrite
     say = log or (lambda _line: None)
     names = [derivative_name(im, f"x{st.scale}", label) for im in plan.images]
     if not plan.images:

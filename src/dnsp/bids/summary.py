@@ -12,13 +12,10 @@ import html
 import statistics
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from dnsp import __version__
+from dnsp.bids.records import BidsPlan, OutputRecord
 from dnsp.fsutil import atomic_path
-
-if TYPE_CHECKING:  # pragma: no cover - typing only (app imports this module)
-    from dnsp.bids.app import BidsPlan, OutputRecord
 
 __all__ = ["render_summary", "write_summary"]
 

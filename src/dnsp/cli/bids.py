@@ -3,12 +3,17 @@
 Follows the BIDS Apps conventions: positional ``bids_dir output_dir analysis_level``,
 ``--participant-label`` (or ``--participant_label``) with or without ``sub-``; ``group`` is
 rejected (there is no group-level step). ``--shard I/N`` runs the I-th of N disjoint parts of
-the sorted participants, for SLURM/SGE job arrays or GNU parallel. See ``docs/bids.md``.
+the sorted participants, for SLURM/SGE job arrays or GNU parallel. Every upscale option of
+``dnsp upscale`` (scale, plane, output type, model or method, acquisition, device, threads,
+self-ensemble, tiles, overwrite) is declared and checked by the same code
+(:mod:`dnsp.cli._request`) and reaches every image. See ``docs/bids.md``.
 """
 
 from __future__ import annotations
 
 import argparse
+
+from dnsp.cli._request import add_upscale_arguments, one_line_errors
 
 NAME = "bids"
 HELP = ("BIDS App: super-resolve the anatomical images of a BIDS dataset into a "
@@ -35,39 +40,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--shard", default="1/1", metavar="I/N",
                         help="process the I-th of N disjoint parts of the sorted participant "
                         "list (1 <= I <= N; e.g. $SLURM_ARRAY_TASK_ID/N); default 1/1")
-    parser.add_argument("--scale", "-s", type=int, default=2,
-                        help="integer in-plane upscaling factor >= 2 (default 2)")
-    which = parser.add_mutually_exclusive_group()
-    which.add_argument("--model", "-m", metavar="NAME_OR_CHECKPOINT",
-                       help="shipped model name or model/checkpoint file (default: the shipped "
-                       "DNSP model for the scale)")
-    which.add_argument("--method", choices=("bicubic", "lrtv", "srsw"),
-                       help="use a model-based method instead of a network")
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="CPU threads for the network (default: the free cores)")
-    parser.add_argument("--ensemble", type=int, choices=(1, 2, 4, 8), default=None,
-                        metavar="K", help="self-ensemble size (default: the model's own)")
-    parser.add_argument("--tile-pixels", type=int, default=None, metavar="N",
-                        help="largest network tile in HR pixels (bounds memory)")
+    add_upscale_arguments(parser, scale_default=2)
     parser.add_argument("--desc", default=None, metavar="LABEL",
                         help="label of the desc- entity (default: dnsp for a network, else "
                         "the method's name)")
     parser.add_argument("--no-qc", dest="qc", action="store_false",
-                        help="do not draw the QC thumbnails (saves 0.1-2 s per output)")
-    parser.add_argument("--overwrite", action="store_true",
-                        help="redo finished outputs (default: skip them)")
-    bar = parser.add_mutually_exclusive_group()
-    bar.add_argument("--progress", dest="progress", action="store_true", default=None,
-                     help="always show slice progress bars (default: only on a terminal)")
-    bar.add_argument("--quiet", "-q", dest="progress", action="store_false",
-                     help="no progress bars and no per-output lines")
+                        help="do not draw the QC pictures (saves 0.5-2 s per output)")
+    one_line_errors(parser, NAME)
 
 
 def run(args: argparse.Namespace) -> int:
     """Plan (checks everything, writes nothing), build the method, run the shard."""
     from dnsp.bids import parse_shard, plan_run, run_plan
+    from dnsp.cli._request import (
+        build_method,
+        check_method_arguments,
+        given_acquisition,
+        parse_scale,
+    )
     from dnsp.errors import InputError
+    from dnsp.infer.request import UpscaleRequest
 
     level = str(args.analysis_level)
     if level == "group":
@@ -76,12 +68,9 @@ def run(args: argparse.Namespace) -> int:
     if level != "participant":
         raise InputError(f"analysis level must be 'participant', got {level!r}")
     shard = parse_shard(args.shard)
-    if args.scale < 2:
-        raise InputError(f"--scale must be an integer >= 2, got {args.scale}")
-    if args.threads is not None and args.threads < 1:
-        raise InputError(f"--threads must be >= 1, got {args.threads}")
-    if args.tile_pixels is not None and args.tile_pixels < 1:
-        raise InputError(f"--tile-pixels must be >= 1, got {args.tile_pixels}")
+    scale = parse_scale(args.scale)
+    check_method_arguments(args)
+    acquisition = given_acquisition(args.acquisition, args.window, scale)
     if args.desc is not None and not args.desc.isalnum():
         raise InputError(f"--desc must be letters and digits only, got {args.desc!r}")
     plan = plan_run(args.bids_dir, args.output_dir, participant_labels=args.participant_label,
@@ -92,28 +81,19 @@ def run(args: argparse.Namespace) -> int:
             print(f"shard {shard[0]}/{shard[1]}: nothing to do ({len(plan.shard_participants)} "
                   f"of {len(plan.participants)} participants, no matching image)")
         return 0
-    from dnsp.methods import MODEL_PREFIX, build_method
-    from dnsp.methods.network import auto_threads
-
-    try:
-        # as dnsp upscale: bicubic keeps every intensity (unclipped)
-        spec = args.method or (MODEL_PREFIX + args.model if args.model else None)
-        method = build_method(spec, args.scale, device=args.device,
-                              params={"clip": False} if args.method == "bicubic" else None,
-                              threads=args.threads if args.threads is not None
-                              else auto_threads(),
-                              max_pixels=args.tile_pixels, ensemble=args.ensemble)
-    except ValueError as exc:  # e.g. a tile too small for the network's margin
-        raise InputError(str(exc)) from exc
+    method = build_method(args, scale, acquisition)
+    request = UpscaleRequest(
+        inp=plan.bids_dir, out=plan.output_dir, mode="folder", method=method, scale=scale,
+        plane=args.plane, acquisition=acquisition, dtype=args.dtype,
+        overwrite=args.overwrite, progress=args.progress)
     model = None if args.method else str(method.name)
-    records = run_plan(plan, method, args.scale, model=model, desc=args.desc, qc=args.qc,
-                       overwrite=args.overwrite, progress=args.progress,
+    records = run_plan(plan, request, model=model, desc=args.desc, qc=args.qc,
                        log=None if quiet else (lambda line: print(line, flush=True)))
     failed = [r for r in records if r.status == "failed"]
     written = sum(r.status == "written" for r in records)
     summary = (f"shard {shard[0]}/{shard[1]}: {written} written, "
                f"{len(records) - written - len(failed)} skipped, {len(failed)} failed "
-               f"(x{args.scale} with {method.name}); summary: "
+               f"(x{scale} with {method.name}); summary: "
                f"{plan.output_dir / plan.summary_name}")
     if failed:
         raise InputError(f"{summary}; first failure: {failed[0].source}: {failed[0].error}")

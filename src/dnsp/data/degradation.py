@@ -9,6 +9,8 @@ voxel ``j`` at LR coordinate ``(j + 0.5) / s - 0.5`` along each in-plane axis.
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import torch
 
@@ -22,6 +24,7 @@ from dnsp.ops import (
     downscale_affine,
     upscale_affine,
 )
+from dnsp.ops.slice_profile import fine_count, thick_count
 
 __all__ = [
     "bicubic_upscale_slices",
@@ -112,7 +115,8 @@ def degrade_volume(
     With the paper's model (default): crop each in-plane axis to a multiple of ``scale``, blur
     with sigma = s/2, average s x s blocks. Any other :mod:`dnsp.acquisition` model acts on the
     same grid; ``kspace`` refuses an in-plane matrix that the scale does not divide (the
-    scanner's matrix is what it is). The slice axis is untouched.
+    scanner's matrix is what it is). The slice axis is untouched, except by a model that acts
+    along it (``along_slices``: thick slices), which leaves the axial plane untouched instead.
 
     Args:
         data: 3-D volume in any voxel order.
@@ -129,7 +133,9 @@ def degrade_volume(
         ValueError: A bad scale, or a ``kspace`` matrix that the scale does not divide.
     """
     s = check_scale(scale, 2)
-    row, col, _ = axial_axes(affine)
+    row, col, slice_axis = axial_axes(affine)
+    if acquisition is not None and acquisition.along_slices:
+        return _thick_slices(data, affine, slice_axis, acquisition, seed)
     stack = to_axial_stack(data, affine)
     if acquisition is not None and acquisition.exact_matrix and (
             stack.shape[1] % s or stack.shape[2] % s):
@@ -137,6 +143,22 @@ def degrade_volume(
                          f"multiple of the scale {s}, which k-space truncation needs")
     lr = degrade_slices(stack, s, acquisition, seed)
     return from_axial_stack(lr, affine), downscale_affine(affine, s, axes=(row, col))
+
+
+def _thick_slices(data: np.ndarray, affine: np.ndarray, axis: int, acquisition: Acquisition,
+                  seed: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """A model that acts along the slice axis (thick slices) on voxel axis ``axis``: the
+    volume is cropped to the slices the model fills exactly, then acquired (SPEC section 4
+    extended to one axis: the thick and fine fields of view share their centre)."""
+    acq = copy.copy(acquisition)
+    acq.axis = axis
+    n = int(np.asarray(data).shape[axis])
+    ratio = float(getattr(acq, "ratio", 1.0))
+    keep = fine_count(thick_count(n, ratio), ratio)
+    hr = np.ascontiguousarray(np.take(np.asarray(data, np.float32), np.arange(keep), axis=axis))
+    gen = None if seed is None else torch.Generator().manual_seed(int(seed))
+    lr = acq.simulate(torch.from_numpy(hr), gen).numpy().astype(np.float32, copy=False)
+    return lr, acq.lr_affine(affine, [axis], size=keep)
 
 
 def bicubic_upscale_volume(

@@ -8,8 +8,9 @@ at the output's resolution (each output voxel an integer block of screen pixels,
 2 x 2, no resampling; the input columns cropped on the same output grid), so that the detail
 the method added can be judged pixel by pixel. Views are taken in the closest RAS
 orientation of the output (left of the image = subject's left, top = superior/anterior), at
-physical aspect ratio. The input is sampled at the world position of every output voxel (``inv(lr_affine) @ hr_affine``), so the figure is
-correct for any pair of grids, not only for the in-plane upscaling of SPEC section 4.
+physical aspect ratio. The input is sampled at the world position of every output voxel
+(``inv(lr_affine) @ hr_affine``), so the figure is correct for any pair of grids, not only
+for the in-plane upscaling of SPEC section 4.
 
 The panels are composed into one grey-level mosaic (nearest-neighbour fitting of each view
 into a square cell) drawn on a private :class:`~matplotlib.figure.Figure` with an Agg canvas

@@ -22,15 +22,15 @@
    projected onto the consistent set, so the figure of the network before that projection
    is reported beside it (``network_consistency``).
 
-CLI glue: :func:`add_through_plane_arguments` (in the light module
-:mod:`dnsp.infer.through_plane_args`, re-exported here) and :func:`run_through_plane` (for
-``dnsp upscale``; ``--scale`` first upscales in-plane, then the slice axis goes to the new
-in-plane spacing: an isotropic volume).
+:func:`through_plane_file` runs a request of ``dnsp upscale --through-plane``
+(:class:`dnsp.infer.request.UpscaleRequest`, checked by the command line): with a scale the
+in-plane axes are first upscaled by the request's method, then the slice axis goes to the
+new in-plane spacing (an isotropic volume); the output type (``--dtype``) and the QC picture
+(``--qc``) are those of every ``dnsp upscale`` output.
 """
 
 from __future__ import annotations
 
-import argparse
 import math
 import time
 from collections.abc import Mapping
@@ -41,18 +41,14 @@ import numpy as np
 
 from dnsp.acquisition.slices import SliceAcquisition
 from dnsp.data.intensity import percentile_scale
-from dnsp.data.io import load_volume, save_volume
+from dnsp.data.io import Volume, load_volume, save_volume
 from dnsp.data.orientation import axial_axes
+from dnsp.data.volume import voxel_sizes
 from dnsp.errors import InputError
-from dnsp.fsutil import ensure_distinct
-from dnsp.infer.through_plane_args import (
-    DEFAULT_PROFILE,
-    DEFAULT_TIME_BUDGET,
-    add_through_plane_arguments,
-)
-from dnsp.infer.upscale import upscale_volume
-from dnsp.methods import MODEL_PREFIX, build_method
-from dnsp.methods.network import auto_threads
+from dnsp.infer.outputs import cast_output, output_type
+from dnsp.infer.qc import qc_figure
+from dnsp.infer.request import DEFAULT_PROFILE, DEFAULT_TIME_BUDGET, UpscaleRequest
+from dnsp.infer.volume import upscale_volume
 from dnsp.methods.through_plane import AdaptReport, ThroughPlaneSR
 from dnsp.ops.slice_profile import (
     PROFILES,
@@ -68,13 +64,14 @@ __all__ = [
     "DEFAULT_TIME_BUDGET",
     "MIN_ANISOTROPY",
     "THICKNESS_SOURCES",
+    "ThroughPlaneReport",
     "ThroughPlaneResult",
-    "add_through_plane_arguments",
     "bspline_through_plane",
+    "check_in_plane_step",
     "choose_thickness",
     "reacquisition_psnr",
-    "run_through_plane",
     "slice_geometry",
+    "through_plane_file",
     "through_plane_volume",
 ]
 
@@ -115,7 +112,7 @@ def slice_geometry(affine: np.ndarray, shape: tuple[int, ...]) -> tuple[int, flo
     if len(shape) != 3 or min(shape) <= 1:
         raise InputError(f"through-plane SR needs a 3-D volume, got a 2-D image "
                          f"(shape {tuple(shape)})")
-    spacings = np.linalg.norm(np.asarray(affine, np.float64)[:3, :3], axis=0)
+    spacings = voxel_sizes(affine)
     axis = int(np.argmax(spacings))
     in_plane = float(min(spacings[a] for a in range(3) if a != axis))
     if shape[axis] < 3:
@@ -269,50 +266,87 @@ def describe(result: ThroughPlaneResult, thickness_from: str, profile_given: boo
             f"{result.network_consistency:.1f} dB)")
 
 
-def run_through_plane(args: argparse.Namespace) -> int:
-    """``dnsp upscale IN OUT --through-plane [...]`` (one file or DICOM series folder).
+def check_in_plane_step(affine: np.ndarray, shape: tuple[int, ...]) -> int:
+    """The thick axis of a volume whose in-plane axes ``--scale`` upscales first.
 
-    With ``args.scale`` the in-plane axes are first upscaled by the in-plane method of
-    ``args`` (``--model``/``--method``, :func:`dnsp.methods.build_method`); the slice axis
-    then goes to the new in-plane spacing unless ``--target-spacing`` says otherwise.
-    Nothing is written on error.
+    Raises:
+        InputError: No thick axis (:func:`slice_geometry`), or a thick axis that is not the
+            axial slice axis (the in-plane step upscales the axial plane).
     """
-    if args.input is None or args.output is None:
-        raise InputError("give IN and OUT (see dnsp upscale --help)")
-    inp, out = Path(args.input), Path(args.output)
-    if not out.name.lower().endswith((".nii", ".nii.gz")):
-        raise InputError(f"output must be a NIfTI file ending in .nii or .nii.gz: {out}")
-    if not inp.exists():
-        raise InputError(f"input does not exist: {inp}")
-    ensure_distinct(inp, out)
-    if not (out.parent if str(out.parent) else Path(".")).is_dir():
-        raise InputError(f"output folder does not exist: {out.parent}")
-    threads = getattr(args, "threads", None)
-    if threads is not None and threads < 1:
-        raise InputError(f"--threads must be >= 1, got {threads}")
-    threads = auto_threads() if threads is None else threads
-    vol = load_volume(inp)
+    axis = slice_geometry(affine, shape)[0]
+    if axial_axes(affine)[2] != axis:
+        raise InputError("--scale with --through-plane needs an axial slice axis (the "
+                         "in-plane step upscales the axial plane)")
+    return axis
+
+
+@dataclass(frozen=True)
+class ThroughPlaneReport:
+    """The outcome of :func:`through_plane_file`.
+
+    Attributes:
+        path: The output written.
+        result: The restored volume's :class:`ThroughPlaneResult` (data dropped).
+        thickness_from: A key of :data:`THICKNESS_SOURCES`.
+        profile_given: Whether the profile was given.
+        scale: The in-plane factor applied first, if any.
+        stored: The output's stored type.
+        clipped: Voxels clipped to the range of an integer output type.
+        integer: Whether the output type is an integer one (clipping reported).
+        qc: The QC picture written, if any.
+    """
+
+    path: Path
+    result: ThroughPlaneResult
+    thickness_from: str
+    profile_given: bool
+    scale: int | None = None
+    stored: str = "float32"
+    clipped: int = 0
+    integer: bool = False
+    qc: Path | None = None
+
+    def line(self) -> str:
+        """The per-file line: in-plane step, ratio, profile, time, consistency, type, QC."""
+        parts = [("" if self.scale is None else f"x{self.scale} in-plane, ")
+                 + describe(self.result, self.thickness_from, self.profile_given),
+                 self.stored + (f", {self.clipped} voxel(s) clipped to its range"
+                                if self.integer else "")]
+        if self.qc is not None:
+            parts.append(f"QC {self.qc}")
+        return "; ".join(parts)
+
+
+def through_plane_file(request: UpscaleRequest) -> ThroughPlaneReport:
+    """Run a ``dnsp upscale --through-plane`` request (one file or DICOM series folder).
+
+    With ``request.scale`` the in-plane axes are first upscaled by ``request.method``; the
+    slice axis then goes to the new in-plane spacing unless a target spacing is given. The
+    output is written as ``request.dtype`` (``same``: the input's type and scaling) and the
+    QC picture, when asked for, compares input and output. Nothing is written on error.
+    """
+    opts = request.through_plane
+    if opts is None:
+        raise ValueError("the request has no through-plane options")
+    vol: Volume = load_volume(request.inp)
     data, affine = vol.data, vol.affine
     axis = slice_geometry(affine, data.shape)[0]  # refuse before any in-plane work
-    scale = getattr(args, "scale", None)
-    if scale is not None:
-        if scale < 2:
-            raise InputError(f"--scale must be an integer >= 2, got {scale}")
-        if axial_axes(affine)[2] != axis:
-            raise InputError("--scale with --through-plane needs an axial slice axis (the "
-                             "in-plane step upscales the axial plane)")
-        model = getattr(args, "model", None)
-        spec = getattr(args, "method", None) or (MODEL_PREFIX + model if model else None)
-        method = build_method(spec, scale, device=getattr(args, "device", "cpu"),
-                              threads=threads, max_pixels=getattr(args, "tile_pixels", None),
-                              ensemble=getattr(args, "ensemble", None))
-        data, affine = upscale_volume(data, affine, method, scale)
-    thickness, thickness_from = choose_thickness(args.slice_thickness, vol.meta, axis)
+    if request.scale is not None and request.method is not None:
+        check_in_plane_step(affine, data.shape)
+        data, affine = upscale_volume(data, affine, request.method, request.scale)
+    thickness, thickness_from = choose_thickness(opts.thickness, vol.meta, axis)
     result = through_plane_volume(
-        data, affine, target_spacing=args.target_spacing, thickness=thickness,
-        profile=args.profile, time_budget=args.time_budget, threads=threads)
-    save_volume(result.data, result.affine, out, like=vol)
-    if getattr(args, "progress", None) is not False:
-        print(f"{out}: " + ("" if scale is None else f"x{scale} in-plane, ")
-              + describe(result, thickness_from, args.profile is not None))
-    return 0
+        data, affine, target_spacing=opts.target_spacing, thickness=thickness,
+        profile=opts.profile, time_budget=opts.time_budget, threads=opts.threads)
+    kind = output_type(request.dtype, vol)
+    values, clipped = cast_output(result.data, kind)
+    save_volume(values, result.affine, request.out, like=vol, dtype=kind.dtype,
+                slope_inter=(kind.slope, kind.inter) if kind.is_integer else None)
+    if request.qc is not None:
+        qc_figure(vol.data, vol.affine, result.data, result.affine, request.qc,
+                  title=f"{request.inp.name}: through-plane "
+                  f"{result.spacing:.3g} -> {result.target:.3g} mm")
+    result.data = np.empty((0, 0, 0), np.float32)  # the report keeps the numbers only
+    return ThroughPlaneReport(request.out, result, thickness_from, opts.profile is not None,
+                              request.scale, kind.describe(), clipped, kind.is_integer,
+                              request.qc)

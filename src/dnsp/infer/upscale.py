@@ -169,6 +169,7 @@ def upscale_folder(
     dtype: str = "float32",
     fmt: str = "nifti",
     qc: str | os.PathLike[str] | None = None,
+    checked: bool = False,
 ) -> FolderResult:
     """Upscale every volume under ``inp`` into the mirrored tree under ``out``.
 
@@ -187,6 +188,8 @@ def upscale_folder(
         fmt: ``nifti``, or ``dicom``: DICOM series become derived series folders (other
             volumes are written as NIfTI).
         qc: Folder for one QC PNG per volume (mirrored names ending in ``.png``).
+        checked: The scale, the folders and the output were checked already (a request
+            of :mod:`dnsp.infer.request`): not again.
 
     Returns:
         A :class:`FolderResult`. One failing file does not stop the others.
@@ -196,11 +199,12 @@ def upscale_folder(
             folder, or no volume found.
     """
     src, dst = Path(inp), Path(out)
-    check_scale(scale, 2)
-    if not src.is_dir():
-        raise InputError(f"input folder does not exist: {src}")
-    ensure_distinct(src, dst)
-    check_folder_output(dst, qc)
+    if not checked:
+        check_scale(scale, 2)
+        if not src.is_dir():
+            raise InputError(f"input folder does not exist: {src}")
+        ensure_distinct(src, dst)
+        check_folder_output(dst, qc)
     items = find_inputs(src, exclude=dst)
     if not items:
         raise InputError(f"no image files or DICOM series found under {src}")

@@ -13,6 +13,8 @@ section 4 (:class:`SRMethod`), and declares its capabilities as class attributes
 * :mod:`.pretrained`: the shipped models (SHA-256 verified) and model/checkpoint files.
 """
 
+# the registry line: each module registers its method with @register_method
+from dnsp.methods import bicubic, lrtv, srsw, zerofill  # noqa: F401
 from dnsp.methods.base import (
     CAPABILITIES,
     SRMethod,
@@ -20,6 +22,7 @@ from dnsp.methods.base import (
     check_lr_stack,
     get_method,
     has_capability,
+    register_method,
 )
 from dnsp.methods.build import MODEL_PREFIX, build_method
 
@@ -32,4 +35,5 @@ __all__ = [
     "check_lr_stack",
     "get_method",
     "has_capability",
+    "register_method",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from dnsp.methods.base import check_lr_stack
+from dnsp.methods.base import check_lr_stack, register_method
 from dnsp.ops import bicubic_upscale
 
 __all__ = ["Bicubic", "bicubic_stack"]
@@ -27,6 +27,7 @@ def bicubic_stack(lr: np.ndarray, scale: int) -> np.ndarray:
     return out.numpy().astype(np.float32)
 
 
+@register_method("bicubic")
 class Bicubic:
     """The bicubic baseline: the input to every network and the reference of every gain.
 

@@ -34,7 +34,7 @@ import torch
 from torch import Tensor
 
 from dnsp.acquisition import GaussianAcquisition, SeparableOperator
-from dnsp.methods.base import check_lr_stack
+from dnsp.methods.base import check_lr_stack, register_method
 from dnsp.methods.bicubic import bicubic_stack
 from dnsp.methods.svt import fold, svt, unfold
 from dnsp.ops.resize import apply_along_axis
@@ -134,6 +134,7 @@ class LRTVResult:
     objective: list[float] = field(default_factory=list)
 
 
+@register_method("lrtv")
 class LRTV:
     """LRTV super-resolution (Shi et al., IEEE TMI 2015) solved by ADMM with SVT.
 

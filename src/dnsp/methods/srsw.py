@@ -47,7 +47,7 @@ from dnsp.data.embedded import PHANTOM_FIRST_SLICE, PHANTOM_SLABS, default_phant
 from dnsp.data.intensity import percentile_scale
 from dnsp.data.orientation import to_axial_stack
 from dnsp.fsutil import atomic_path
-from dnsp.methods.base import check_lr_stack
+from dnsp.methods.base import check_lr_stack, register_method
 from dnsp.methods.bicubic import bicubic_stack
 from dnsp.ops import check_scale, crop_to_multiple
 
@@ -135,6 +135,7 @@ def _pad_for_grid(x: Tensor, patch: int, stride: int) -> tuple[Tensor, int, int]
     return padded, hp, wp
 
 
+@register_method("srsw")
 class SRSW:
     """Example-based SR with sparse non-negative weights (Trinh et al., IEEE TIP 2014).
 

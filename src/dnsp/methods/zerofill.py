@@ -11,12 +11,13 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from dnsp.methods.base import check_lr_stack
+from dnsp.methods.base import check_lr_stack, register_method
 from dnsp.ops.kspace import zero_fill_upscale
 
 __all__ = ["ZeroFill"]
 
 
+@register_method("zerofill")
 class ZeroFill:
     """Zero-filled interpolation of every slice.
 

@@ -1,0 +1,156 @@
+"""One upscale request, decided once at the boundary, and its run (:func:`run_request`).
+
+The command line (:mod:`dnsp.cli._request`) turns the arguments and the input's header into
+an :class:`UpscaleRequest`: input and output (checked), the mode (one file, a DICOM series
+out, a folder), the scale, the plane (decided from the header for a single file), the
+acquisition (given, or ``None``: estimated once per volume), the method (built), the output
+type and format, the QC picture, the overwrite rule and, for thick-slice scans, the
+:class:`ThroughPlaneOptions`. Every check is made there, each error one line, before any
+work. ``dnsp upscale``, ``dnsp upscale --through-plane`` and ``dnsp bids`` share it.
+
+:func:`run_request` runs a request and never re-checks or re-decides what it holds; it
+returns what happened (:class:`RequestOutcome`) and prints nothing: the command line words it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # typing only: this module stays light (the command line imports it)
+    from dnsp.acquisition import Acquisition
+    from dnsp.data.orientation import PlaneChoice
+    from dnsp.infer.through_plane import ThroughPlaneReport
+    from dnsp.infer.upscale import FolderResult
+    from dnsp.infer.upscale_one import FileReport
+    from dnsp.methods import SRMethod
+
+__all__ = ["DEFAULT_PROFILE", "DEFAULT_TIME_BUDGET", "MODES", "RequestOutcome",
+           "ThroughPlaneOptions", "UpscaleRequest", "run_request"]
+
+#: What a request writes: one NIfTI file, a derived DICOM series, or a mirrored folder.
+MODES = ("file", "dicom", "folder")
+#: Seconds of per-volume adaptation of the through-plane network by default.
+DEFAULT_TIME_BUDGET = 120.0
+#: Slice profile assumed when none is given: ``rect`` is the safer guess (docs/through_plane.md:
+#: a Gaussian scan restored as rect loses 0.7-0.85 dB of gain, still +1.5 dB over B-spline; a
+#: rect scan restored as Gaussian loses 0.9-1.3 dB, leaving +0.4 to +0.9 dB).
+DEFAULT_PROFILE = "rect"
+
+
+@dataclass(frozen=True)
+class ThroughPlaneOptions:
+    """How the thick slice axis is restored (``--through-plane``; docs/through_plane.md).
+
+    Attributes:
+        target_spacing: Output spacing along the slice axis, mm (``None``: in-plane).
+        thickness: Slice thickness, mm (``None``: the DICOM header's, else the spacing).
+        profile: ``rect``, ``gaussian`` or a profile file (``None``: :data:`DEFAULT_PROFILE`).
+        time_budget: Seconds of adaptation of the network to the volume.
+        threads: Torch threads of the network.
+    """
+
+    target_spacing: float | None = None
+    thickness: float | None = None
+    profile: str | None = None
+    time_budget: float = DEFAULT_TIME_BUDGET
+    threads: int | None = None
+
+
+@dataclass(frozen=True)
+class UpscaleRequest:
+    """Everything one ``dnsp upscale`` run does, checked and decided once (module docs).
+
+    Attributes:
+        inp: The input file, DICOM series folder or folder of volumes.
+        out: The output file, DICOM series folder or output folder.
+        mode: One of :data:`MODES`.
+        method: The in-plane SR method (``None`` for ``--through-plane`` without a scale).
+        scale: The in-plane factor (``None`` for ``--through-plane`` without a scale).
+        plane: ``auto`` or a forced plane (folders: decided per volume), or the
+            :class:`~dnsp.data.orientation.PlaneChoice` decided from a single file's header.
+        acquisition: The input's acquisition when given (``None``: estimated per volume).
+        dtype: NIfTI output type (:data:`dnsp.infer.outputs.OUTPUT_DTYPES`).
+        fmt: ``nifti`` or ``dicom`` (a single DICOM series out; in folder mode, DICOM
+            series become series folders).
+        qc: The QC picture (a ``.png`` file; in folder mode a folder of them).
+        overwrite: Replace existing outputs (else a single existing output was refused when
+            the request was built, and a folder's finished outputs are skipped).
+        progress: Progress bars (``None``: on a terminal).
+        through_plane: The thick-slice options, or ``None`` for in-plane upscaling only.
+    """
+
+    inp: Path
+    out: Path
+    mode: str
+    method: SRMethod | None
+    scale: int | None
+    plane: str | PlaneChoice = "auto"
+    acquisition: Acquisition | None = None
+    dtype: str = "same"
+    fmt: str = "nifti"
+    qc: Path | None = None
+    overwrite: bool = False
+    progress: bool | None = None
+    through_plane: ThroughPlaneOptions | None = None
+
+    @property
+    def method_name(self) -> str:
+        """The name the method reports (``through-plane`` when there is none)."""
+        return str(getattr(self.method, "name", "through-plane"))
+
+
+@dataclass
+class RequestOutcome:
+    """What :func:`run_request` did: one of its fields is set, by mode.
+
+    Attributes:
+        file: The per-file report of a single input.
+        folder: The outcome of folder mode.
+        through_plane: The report of a through-plane run.
+    """
+
+    file: FileReport | None = None
+    folder: FolderResult | None = None
+    through_plane: ThroughPlaneReport | None = None
+
+
+def run_request(request: UpscaleRequest,
+                log: Callable[[str], None] | None = None) -> RequestOutcome:
+    """Run a request built (and checked) by the command line.
+
+    Args:
+        request: The :class:`UpscaleRequest`.
+        log: Folder mode: called with one line per volume.
+
+    Returns:
+        The :class:`RequestOutcome`.
+
+    Raises:
+        InputError: What only the data can tell (an unreadable volume, too little space for
+            its output, a volume with no thick axis for ``--through-plane``), in one line.
+    """
+    if request.through_plane is not None:
+        from dnsp.infer.through_plane import through_plane_file
+
+        return RequestOutcome(through_plane=through_plane_file(request))
+    if request.method is None or request.scale is None:
+        raise ValueError("an in-plane request needs a method and a scale")
+    if request.mode == "folder":
+        from dnsp.infer.upscale import upscale_folder
+
+        return RequestOutcome(folder=upscale_folder(
+            request.inp, request.out, request.method, request.scale,
+            overwrite=request.overwrite, progress=request.progress, log=log,
+            acquisition=request.acquisition, plane=request.plane, dtype=request.dtype,
+            fmt=request.fmt, qc=request.qc, checked=True))
+    from dnsp.infer.upscale_one import upscale_checked
+
+    reports: list[FileReport] = []
+    upscale_checked(request.inp, request.out, request.method, request.scale,
+                    progress=request.progress, acquisition=request.acquisition,
+                    report=reports.append, plane=request.plane, dtype=request.dtype,
+                    fmt=request.fmt, qc=request.qc)
+    return RequestOutcome(file=reports[0])
