@@ -5,7 +5,7 @@ BIDS included). OUT is a ``.nii``/``.nii.gz`` file, a folder for folder input (m
 layout, finished files skipped), or for a DICOM series input a folder that receives a derived
 DICOM series. The arguments and the input's header become one request
 (:func:`dnsp.cli._request.build_request`): every error is one line (exit 2) before any work;
-:func:`dnsp.infer.request.run_request` runs it. See ``docs/upscale.md``.
+:func:`dnsp.infer.run.run_request` runs it. See ``docs/upscale.md``.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     """Build the request (every check, before any work), run it, print its lines."""
     from dnsp.cli._request import build_request
     from dnsp.errors import InputError
-    from dnsp.infer.request import run_request
+    from dnsp.infer.run import run_request
 
     if args.list_models:
         from dnsp.infer.models_table import models_table

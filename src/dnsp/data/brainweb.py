@@ -18,10 +18,8 @@ Grids (voxel counts identify them; all RAS, 1 mm unless stated):
 
 from __future__ import annotations
 
-import argparse
 import gzip
 import os
-import sys
 import urllib.parse
 import urllib.request
 from collections.abc import Sequence
@@ -246,28 +244,3 @@ def download_brainweb(
             tmp.write_bytes(payload)
         paths.append(target)
     return paths
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m dnsp.data.brainweb DEST [--which phantom|models|all|ALIAS ...]``."""
-    parser = argparse.ArgumentParser(prog="python -m dnsp.data.brainweb",
-                                     description="Download BrainWeb volumes (cite Collins et "
-                                                 "al. 1998 and Kwan et al. 1999).")
-    parser.add_argument("dest", help="output folder")
-    parser.add_argument("--which", nargs="+", default=["phantom"],
-                        help="phantom (default), models (the 20 normal models' T1), all, "
-                             "or BrainWeb aliases")
-    parser.add_argument("--url", default=BRAINWEB_URL, help="site root")
-    parser.add_argument("--overwrite", action="store_true")
-    args = parser.parse_args(argv)
-    try:
-        for p in download_brainweb(args.dest, args.which, args.url, overwrite=args.overwrite):
-            print(p)
-    except (InputError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -8,13 +8,12 @@ type and format, the QC picture, the overwrite rule and, for thick-slice scans, 
 :class:`ThroughPlaneOptions`. Every check is made there, each error one line, before any
 work. ``dnsp upscale``, ``dnsp upscale --through-plane`` and ``dnsp bids`` share it.
 
-:func:`run_request` runs a request and never re-checks or re-decides what it holds; it
-returns what happened (:class:`RequestOutcome`) and prints nothing: the command line words it.
+:func:`dnsp.infer.run.run_request` runs a request and never re-checks or re-decides what it
+holds; it returns what happened and prints nothing: the command line words it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,13 +21,10 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # typing only: this module stays light (the command line imports it)
     from dnsp.acquisition import Acquisition
     from dnsp.data.orientation import PlaneChoice
-    from dnsp.infer.through_plane import ThroughPlaneReport
-    from dnsp.infer.upscale import FolderResult
-    from dnsp.infer.upscale_one import FileReport
     from dnsp.methods import SRMethod
 
-__all__ = ["DEFAULT_PROFILE", "DEFAULT_TIME_BUDGET", "MODES", "RequestOutcome",
-           "ThroughPlaneOptions", "UpscaleRequest", "run_request"]
+__all__ = ["DEFAULT_PROFILE", "DEFAULT_TIME_BUDGET", "MODES", "ThroughPlaneOptions",
+           "UpscaleRequest"]
 
 #: What a request writes: one NIfTI file, a derived DICOM series, or a mirrored folder.
 MODES = ("file", "dicom", "folder")
@@ -100,57 +96,3 @@ class UpscaleRequest:
     def method_name(self) -> str:
         """The name the method reports (``through-plane`` when there is none)."""
         return str(getattr(self.method, "name", "through-plane"))
-
-
-@dataclass
-class RequestOutcome:
-    """What :func:`run_request` did: one of its fields is set, by mode.
-
-    Attributes:
-        file: The per-file report of a single input.
-        folder: The outcome of folder mode.
-        through_plane: The report of a through-plane run.
-    """
-
-    file: FileReport | None = None
-    folder: FolderResult | None = None
-    through_plane: ThroughPlaneReport | None = None
-
-
-def run_request(request: UpscaleRequest,
-                log: Callable[[str], None] | None = None) -> RequestOutcome:
-    """Run a request built (and checked) by the command line.
-
-    Args:
-        request: The :class:`UpscaleRequest`.
-        log: Folder mode: called with one line per volume.
-
-    Returns:
-        The :class:`RequestOutcome`.
-
-    Raises:
-        InputError: What only the data can tell (an unreadable volume, too little space for
-            its output, a volume with no thick axis for ``--through-plane``), in one line.
-    """
-    if request.through_plane is not None:
-        from dnsp.infer.through_plane import through_plane_file
-
-        return RequestOutcome(through_plane=through_plane_file(request))
-    if request.method is None or request.scale is None:
-        raise ValueError("an in-plane request needs a method and a scale")
-    if request.mode == "folder":
-        from dnsp.infer.upscale import upscale_folder
-
-        return RequestOutcome(folder=upscale_folder(
-            request.inp, request.out, request.method, request.scale,
-            overwrite=request.overwrite, progress=request.progress, log=log,
-            acquisition=request.acquisition, plane=request.plane, dtype=request.dtype,
-            fmt=request.fmt, qc=request.qc, checked=True))
-    from dnsp.infer.upscale_one import upscale_checked
-
-    reports: list[FileReport] = []
-    upscale_checked(request.inp, request.out, request.method, request.scale,
-                    progress=request.progress, acquisition=request.acquisition,
-                    report=reports.append, plane=request.plane, dtype=request.dtype,
-                    fmt=request.fmt, qc=request.qc)
-    return RequestOutcome(file=reports[0])

@@ -26,18 +26,16 @@ the budget, and the last weights are exported (:func:`dnsp.methods.pretrained.sa
 with their SHA-256 recorded in ``manifest.json``. A recipe file is read with
 :func:`dnsp.yamlio.read_yaml` (so it may name a ``base:`` file).
 
-Run: ``python -m dnsp.train.recipe configs/pretrained/edsr-ap-x2.yml [key=value ...]``.
+Run: ``python tools/train_recipe.py configs/pretrained/edsr-ap-x2.yml [key=value ...]``.
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import os
-import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -64,7 +62,6 @@ __all__ = [
     "export_model",
     "init_from_model",
     "load_recipe",
-    "main",
     "run_recipe",
     "zero_last_conv",
 ]
@@ -265,15 +262,23 @@ class RecipeTrainer(Trainer):
 
 
 def run_recipe(path: str | os.PathLike[str], overrides: Sequence[str] = (),
-               quiet: bool = False) -> Path:
-    """Train according to a recipe file, export the model if asked; returns the checkpoint."""
+               quiet: bool = False, log: Callable[[str], None] | None = None) -> Path:
+    """Train according to a recipe file, export the model if asked; returns the checkpoint.
+
+    Args:
+        path: The recipe (``configs/pretrained/*.yml``).
+        overrides: Dotted ``key=value`` overrides.
+        quiet: No trainer progress.
+        log: Called with the lines of the run (data, training time, export).
+    """
+    say = log or (lambda _line: None)
     cfg, recipe = load_recipe(path, overrides)
     t_data = time.perf_counter()
     data = build_recipe_data(cfg, recipe)
-    print(f"data: {data.train_inputs.shape[0]} training patches, "
+    say(f"data: {data.train_inputs.shape[0]} training patches, "
           f"{data.val_inputs.shape[0]} validation slices, "
           f"{0 if data.sharp is None else data.sharp.shape[0]} sharp/smooth pairs "
-          f"({time.perf_counter() - t_data:.0f} s)", flush=True)
+        f"({time.perf_counter() - t_data:.0f} s)")
     start = time.perf_counter()
     budget = recipe.time_budget_s
 
@@ -293,8 +298,8 @@ def run_recipe(path: str | os.PathLike[str], overrides: Sequence[str] = (),
     seconds = time.perf_counter() - start
     ckpt = Path(cfg.run.out_dir) / "last.pt"
     steps = trainer.progress.step
-    print(f"trained {steps} steps in {seconds:.0f} s"
-          f"{' (budget reached)' if stopped else ''}; checkpoint {ckpt}", flush=True)
+    say(f"trained {steps} steps in {seconds:.0f} s"
+        f"{' (budget reached)' if stopped else ''}; checkpoint {ckpt}")
     if recipe.export:
         out = export_model(ckpt, recipe.export, default=recipe.default, card=recipe.card,
                            extra={"ensemble": recipe.ensemble, "training": {
@@ -311,25 +316,5 @@ def run_recipe(path: str | os.PathLike[str], overrides: Sequence[str] = (),
                                "init_from": recipe.init_from,
                                "device": str(trainer.device),
                                "torch_threads": torch.get_num_threads()}})
-        print(f"exported {out}", flush=True)
+        say(f"exported {out}")
     return ckpt
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m dnsp.train.recipe RECIPE [key=value ...]``."""
-    parser = argparse.ArgumentParser(prog="python -m dnsp.train.recipe",
-                                     description="train and export a shipped model")
-    parser.add_argument("recipe", help="configs/pretrained/*.yml")
-    parser.add_argument("overrides", nargs="*", help="dotted key=value overrides")
-    parser.add_argument("--quiet", action="store_true")
-    args = parser.parse_intermixed_args(argv)
-    try:
-        run_recipe(args.recipe, args.overrides, quiet=args.quiet)
-    except InputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
