@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from dnsp.acquisition.slices import SliceAcquisition
+from dnsp.checkpoint_io import read_torch_file
 from dnsp.data.intensity import percentile_scale
 from dnsp.data.io import load_volume
 from dnsp.data.orientation import axial_axes
@@ -68,7 +69,7 @@ def simulate(hr: np.ndarray, affine: np.ndarray, axis: int, mm: float, profile: 
 def _network(path: str | None) -> torch.nn.Module | None:
     if path is None:
         return None
-    state = torch.load(path, weights_only=False)
+    state = read_torch_file(path)
     if "net" in state:  # a checkpoint of tools/through_plane_pretrain.py
         net = ThroughPlaneSR.fresh_network()
         net.load_state_dict(state["net"])

@@ -33,6 +33,7 @@ import numpy as np
 import torch
 
 from dnsp.acquisition.slices import SliceAcquisition
+from dnsp.checkpoint_io import read_torch_file
 from dnsp.data.intensity import percentile_scale
 from dnsp.data.io import load_volume
 from dnsp.methods.pretrained import models_dir, save_model_file
@@ -96,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     opt = torch.optim.Adam(net.parameters(), lr=args.lr)
     done, seconds = 0, 0.0
     if ckpt.is_file():
-        state = torch.load(ckpt, weights_only=False)
+        state = read_torch_file(ckpt)
         net.load_state_dict(state["net"])
         opt.load_state_dict(state["opt"])
         done, seconds = int(state["step"]), float(state["seconds"])

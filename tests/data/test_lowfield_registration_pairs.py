@@ -6,9 +6,9 @@ import nibabel as nib
 import numpy as np
 import pytest
 
+from dnsp.acquisition.lowfield import estimate_noise_sigma, simulate_low_field
 from dnsp.data.degradation import bicubic_upscale_volume, degrade_volume
 from dnsp.data.io import Volume, load_volume
-from dnsp.data.lowfield import estimate_noise_sigma, simulate_low_field
 from dnsp.data.pairs import make_pairs_folder, simulate_lr_scan
 from dnsp.data.prepare import load_eval_slices, prepare_sr_data
 from dnsp.data.registration import register_volumes, to_sitk

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from dnsp.acquisition import get_acquisition
-from dnsp.data.datasets import SRDataSpec
+from dnsp.data.spec import SRDataSpec
 from dnsp.evaluate.runs import (
     EvalSet,
     eval_acquisition,

@@ -26,6 +26,7 @@ from typing import Any
 
 from dnsp import __version__
 from dnsp.bids.layout import BidsImage
+from dnsp.data.io import image_stem
 from dnsp.errors import InputError
 from dnsp.fsutil import atomic_path
 
@@ -79,13 +80,13 @@ def derivative_name(image: BidsImage, res: str, desc: str) -> Path:
 
 def qc_name(output_rel: Path) -> Path:
     """Relative path of the QC thumbnail of an output: ``sub-<label>/figures/<stem>_qc.png``."""
-    stem = output_rel.name.removesuffix(".nii.gz")
+    stem = image_stem(output_rel.name) or output_rel.name
     return Path(output_rel.parts[0]) / "figures" / f"{stem}_qc.png"
 
 
 def sidecar_name(output_rel: Path) -> Path:
     """The JSON sidecar beside an output ``.nii.gz``."""
-    return output_rel.with_name(output_rel.name.removesuffix(".nii.gz") + ".json")
+    return output_rel.with_name((image_stem(output_rel.name) or output_rel.name) + ".json")
 
 
 def _source_link(source_root: Path, output_root: Path) -> str:

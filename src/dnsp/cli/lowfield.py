@@ -29,8 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Read, simulate, write."""
+    from dnsp.acquisition.lowfield import simulate_low_field
     from dnsp.data.io import load_volume, save_volume
-    from dnsp.data.lowfield import simulate_low_field
     from dnsp.errors import InputError
     from dnsp.fsutil import ensure_distinct
 

@@ -7,7 +7,9 @@
   :func:`load_eval_slices`;
 * :mod:`dnsp.data.cache`: :func:`cache_key`, :data:`DATA_VERSION`.
 
-New code imports from those modules.
+New code imports from those modules; the one module still importing this one is
+:mod:`dnsp.evaluate.priors_study` (tests/data/test_sources.py keeps it so), after which this
+module goes.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ a small random rigid transform (a second session), degraded in the axial plane (
 blur + block mean, optionally low-field noise), and stored on its own coarse grid with the
 *unmoved* LR affine, as a scanner would. :func:`make_pairs_folder` then registers each LR scan
 to its HR scan (:func:`dnsp.data.registration.register_volumes`) and writes the ``hr``/``lr``
-folder layout that the ``pairs`` source of :mod:`dnsp.data.datasets` reads.
+folder layout that the ``pairs`` source of :mod:`dnsp.data.sources` reads.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import numpy as np
 
 from dnsp.acquisition.lowfield import simulate_low_field
 from dnsp.data.degradation import degrade_volume
-from dnsp.data.io import Volume, load_volume, save_volume
+from dnsp.data.io import Volume, image_stem, load_volume, save_volume
 from dnsp.data.registration import register_volumes, to_sitk
 
 __all__ = ["SimulatedPair", "make_pairs_folder", "simulate_lr_scan"]
@@ -92,11 +92,7 @@ def make_pairs_folder(
     written = []
     for k, p in enumerate(hr_paths):
         hr = load_volume(p)
-        name = Path(p).name
-        for suffix in (".nii.gz", ".nii", ".mnc", ".hdr"):
-            if name.lower().endswith(suffix):
-                name = name[: -len(suffix)]
-                break
+        name = image_stem(Path(p).name) or Path(p).name
         pair = simulate_lr_scan(hr, scale=scale, seed=seed + k)
         if keep_unregistered:
             save_volume(pair.lr.data, pair.lr.affine, root / "lr_raw" / f"{name}.nii.gz")

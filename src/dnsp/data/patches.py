@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from dnsp.data.slicing import FG_THRESHOLD
+from dnsp.ops.grid import window_starts
 
 __all__ = ["MIN_PATCH_FOREGROUND", "box_sum", "extract_patch_pairs", "patch_grid"]
 
@@ -16,20 +17,14 @@ def patch_grid(height: int, width: int, patch: int, stride: int) -> list[tuple[i
     """Top-left corners of a regular grid of ``patch`` x ``patch`` windows with ``stride``.
 
     The grid starts at (0, 0); a last row/column flush with the border is added when the
-    stride does not reach it, so every pixel is covered.
+    stride does not reach it, so every pixel is covered (:func:`dnsp.ops.grid.window_starts`).
     """
     if patch < 1 or stride < 1:
         raise ValueError(f"patch and stride must be >= 1, got {patch}, {stride}")
     if height < patch or width < patch:
         return []
-
-    def starts(n: int) -> list[int]:
-        s = list(range(0, n - patch + 1, stride))
-        if s[-1] != n - patch:
-            s.append(n - patch)
-        return s
-
-    return [(i, j) for i in starts(height) for j in starts(width)]
+    return [(i, j) for i in window_starts(height, patch, stride)
+            for j in window_starts(width, patch, stride)]
 
 
 def box_sum(img: np.ndarray, size: int) -> np.ndarray:

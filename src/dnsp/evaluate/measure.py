@@ -3,7 +3,7 @@
 Test sets (never used in training):
 
 * ``ixi-test``: the last 20 IXI subjects, 40 central axial slices each
-  (:func:`dnsp.data.datasets.load_eval_slices`, split ``test``);
+  (:func:`dnsp.data.prepare.load_eval_slices`, split ``test``);
 * ``chris_t1`` and ``mr-gd``: the 40 central axial slices containing foreground of each volume.
 
 Each volume is scaled by its 99.9th percentile to [0, 1] (SPEC sec. 2), slices are cropped to a
@@ -24,12 +24,13 @@ from typing import Any
 
 import numpy as np
 
-from dnsp.data.datasets import SRDataSpec, load_eval_slices
 from dnsp.data.degradation import degrade_slices
 from dnsp.data.intensity import percentile_scale
 from dnsp.data.io import load_volume
 from dnsp.data.orientation import to_axial_stack
+from dnsp.data.prepare import load_eval_slices
 from dnsp.data.slicing import central_slices
+from dnsp.data.spec import SRDataSpec
 from dnsp.errors import InputError
 from dnsp.evaluate.card_acquisition import (
     degradation_lines,

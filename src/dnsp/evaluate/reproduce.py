@@ -20,10 +20,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dnsp.data.datasets import SRDataSpec, discover_subjects, load_eval_slices
+from dnsp.acquisition.lowfield import simulate_low_field
 from dnsp.data.io import load_volume, save_volume
-from dnsp.data.lowfield import simulate_low_field
 from dnsp.data.pairs import make_pairs_folder
+from dnsp.data.prepare import load_eval_slices
+from dnsp.data.spec import SRDataSpec, discover_subjects
 from dnsp.errors import InputError, Interrupted
 from dnsp.evaluate.experiments import Budget, DatasetDef, Experiment, MethodDef, dotted_to_nested
 from dnsp.evaluate.priors_study import run_priors_study

@@ -17,8 +17,9 @@ import numpy as np
 from tqdm import tqdm
 
 from dnsp.acquisition import Acquisition, default_acquisition, get_acquisition
-from dnsp.data.datasets import SRDataSpec, load_eval_slices
+from dnsp.data.prepare import load_eval_slices
 from dnsp.data.sources import get_source
+from dnsp.data.spec import SRDataSpec
 from dnsp.methods import SRMethod
 from dnsp.metrics import SliceRecord, evaluate_slices
 

@@ -14,12 +14,11 @@ simulated pair scores ``inf`` (exact round trip); bicubic of a degraded image sc
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from dnsp.acquisition import Acquisition, acquisition_from_config
 from dnsp.data.degradation import degrade_volume
+from dnsp.metrics.image import psnr
 
 __all__ = ["consistency_psnr"]
 
@@ -70,10 +69,8 @@ def consistency_psnr(
     if not np.allclose(back_affine, lr_affine, atol=1e-4 * max(1.0, float(np.abs(
             np.asarray(lr_affine)).max()))):
         raise ValueError(f"the output degraded by x{scale} is not on the input's voxel grid")
-    mse = float(np.mean((np.asarray(back, dtype=np.float64) - lr) ** 2))
-    if mse == 0.0:
-        return math.inf
     peak = float(lr.max() - lr.min())
     if peak <= 0.0:
         peak = float(np.abs(lr).max()) or 1.0
-    return 10.0 * math.log10(peak * peak / mse)
+    return psnr(np.reshape(back, (-1, back.shape[-1])), np.reshape(lr, (-1, lr.shape[-1])),
+                data_range=peak)

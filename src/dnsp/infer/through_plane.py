@@ -50,6 +50,7 @@ from dnsp.infer.qc import qc_figure
 from dnsp.infer.request import DEFAULT_PROFILE, DEFAULT_TIME_BUDGET, UpscaleRequest
 from dnsp.infer.volume import upscale_volume
 from dnsp.methods.through_plane import AdaptReport, ThroughPlaneSR
+from dnsp.metrics.image import psnr
 from dnsp.ops.slice_profile import (
     PROFILES,
     bspline_matrix,
@@ -161,9 +162,9 @@ def reacquisition_psnr(thick: np.ndarray, fine: np.ndarray, acq: SliceAcquisitio
     if back.shape != thick.shape:
         raise ValueError(f"re-acquired shape {back.shape} differs from the input's "
                          f"{thick.shape}")
-    mse = float(np.mean((back.astype(np.float64) - thick) ** 2))
     peak = float(np.max(thick) - np.min(thick)) or 1.0
-    return math.inf if mse == 0 else 10.0 * math.log10(peak * peak / mse)
+    return psnr(np.reshape(back, (-1, back.shape[-1])), np.reshape(thick, (-1, thick.shape[-1])),
+                data_range=peak)
 
 
 def through_plane_volume(

@@ -214,7 +214,7 @@ def upscale_folder(
                disable=None if progress is None else not progress, dynamic_ncols=True)
     for path, rel in bar:
         series = fmt == "dicom" and (path.is_dir() or is_dicom_file(path))
-        target = dst / (rel.with_name(rel.name[: -len(".nii.gz")]) if series else rel)
+        target = dst / (rel.with_name(image_stem(rel.name) or rel.name) if series else rel)
         if target.exists() and not overwrite:
             result.skipped.append(target)
             say(f"skipped (exists): {target}")

@@ -50,6 +50,7 @@ from dnsp.acquisition import (
 )
 from dnsp.devices import resolve_device
 from dnsp.ops import check_scale, dihedral_inverse, dihedral_transform
+from dnsp.ops.grid import window_starts
 
 __all__ = [
     "CHANNELS_LAST",
@@ -147,19 +148,12 @@ def tile_starts(length: int, tile: int, align: int = 1) -> list[int]:
 
     The last tile ends flush with the axis; with ``align > 1`` every start is a multiple of
     ``align`` (``tile`` must be one too) and the last tile is extended to the end instead,
-    by at most ``align - 1`` pixels.
+    by at most ``align - 1`` pixels (:func:`dnsp.ops.grid.window_starts`, the package's one
+    grid rule).
     """
-    if length < 1 or tile < 1 or align < 1:
-        raise ValueError(f"length, tile and align must be >= 1, got {length}, {tile}, {align}")
-    if tile % align:
+    if tile % max(1, align):
         raise ValueError(f"tile {tile} is not a multiple of align {align}")
-    if tile >= length:
-        return [0]
-    n = math.ceil(length / tile)
-    starts = [i * tile for i in range(n - 1)]
-    last = length - tile
-    starts.append(last - last % align)
-    return starts
+    return window_starts(length, tile, tile, align)
 
 
 def _grow(lo: int, hi: int, size: int, quantum: int) -> tuple[int, int]:

@@ -45,6 +45,7 @@ __all__ = [
     "MODEL_FORMAT",
     "ModelInfo",
     "available_models",
+    "checkpoint_spec",
     "default_model",
     "file_sha256",
     "load_model",
@@ -195,8 +196,15 @@ def resolve_model(name_or_path: str, folder: str | os.PathLike[str] | None = Non
     )
 
 
-def _spec_from_object(obj: Any, path: Path) -> tuple[str, dict[str, Any], int, Mapping[str, Any]]:
-    """(network, kwargs, scale, state_dict) of a model file or a trainer checkpoint."""
+def checkpoint_spec(obj: Any, path: Path) -> tuple[str, dict[str, Any], int, Mapping[str, Any]]:
+    """(network, kwargs, scale, state_dict) of a model file or a trainer checkpoint.
+
+    The one reader of what dnsp's torch files hold (the file itself is read by
+    :func:`dnsp.checkpoint_io.read_torch_file`): serving, export and the tools use it.
+
+    Raises:
+        InputError: Not a dnsp model file or checkpoint, or an incomplete one.
+    """
     if not isinstance(obj, Mapping):
         raise InputError(f"{path} is not a dnsp model file or training checkpoint")
     if obj.get("format") == MODEL_FORMAT:
@@ -236,7 +244,7 @@ def _inputs_of(obj: Mapping[str, Any]) -> list[str] | None:
 
 def _describe_checkpoint(path: Path) -> ModelInfo:
     obj = read_torch_file(path, what="model file")
-    network, kwargs, scale, _ = _spec_from_object(obj, path)
+    network, kwargs, scale, _ = checkpoint_spec(obj, path)
     meta: dict[str, Any] = {"source": "checkpoint"}
     if isinstance(obj, Mapping) and _inputs_of(obj) is not None:
         meta["inputs"] = _inputs_of(obj)
@@ -289,7 +297,7 @@ def load_model(
                 "modified: reinstall dnsp"
             )
     obj = read_torch_file(info.path, what="model file")
-    network, kwargs, scale, state = _spec_from_object(obj, info.path)
+    network, kwargs, scale, state = checkpoint_spec(obj, info.path)
     if info.sha256 is not None and (network != info.network or scale != info.scale):
         raise InputError(f"model {info.name!r}: weights file disagrees with the manifest")
     return _build(network, kwargs, state, info.path), info

@@ -38,6 +38,7 @@ from torch import Tensor, nn
 from dnsp.acquisition.slices import SliceAcquisition
 from dnsp.methods.network import torch_threads
 from dnsp.methods.pretrained import load_model
+from dnsp.metrics.image import psnr
 from dnsp.nets import build_network
 
 __all__ = [
@@ -277,9 +278,9 @@ class ThroughPlaneSR:
         x = self.apply(y @ interp.T)
         a = acq.axis_matrix(x.shape[-1])
         resid = y - x @ a.T.astype(np.float32)
-        mse = float(np.mean(resid.astype(np.float64) ** 2))
         peak = float(y.max() - y.min()) or 1.0
-        self.raw_consistency = float("inf") if mse == 0 else 10 * np.log10(peak**2 / mse)
+        self.raw_consistency = psnr(np.reshape(resid, (-1, m)), np.zeros((resid.size // m, m)),
+                                    data_range=peak)
         if self.project:
             x += resid @ np.linalg.pinv(a).T.astype(np.float32)
         return x

@@ -44,11 +44,11 @@ import torch
 
 from dnsp.acquisition import acquisition_from_config
 from dnsp.checkpoint_io import read_torch_file
-from dnsp.data.datasets import prepare_sr_data
+from dnsp.data.prepare import prepare_sr_data
 from dnsp.errors import InputError
 from dnsp.fsutil import atomic_path
 from dnsp.methods.network import ENSEMBLE_SIZES
-from dnsp.methods.pretrained import load_model, models_dir, save_model_file
+from dnsp.methods.pretrained import checkpoint_spec, load_model, models_dir, save_model_file
 from dnsp.nets import build_network
 from dnsp.train.config import apply_overrides, config_from_dict
 from dnsp.train.data import TrainData, data_spec, load_train_data
@@ -156,11 +156,9 @@ def export_model(
     root = Path(folder) if folder is not None else models_dir()
     root.mkdir(parents=True, exist_ok=True)
     ckpt = read_torch_file(checkpoint, what="checkpoint")
-    network = ckpt["network"]["name"]
-    params = dict(ckpt["network"]["params"])
-    scale = int(ckpt["config"]["data"]["scale"])
+    network, params, scale, state = checkpoint_spec(ckpt, Path(checkpoint))
     net = build_network(network, **params)
-    net.load_state_dict(ckpt["model"])
+    net.load_state_dict(state)
     data_cfg = ckpt["config"]["data"]
     meta = {"variant": ckpt["config"]["loss"]["variant"], **dict(extra or {})}
     if data_cfg.get("inputs") is not None:  # multi-channel networks: how to form their input
