@@ -57,7 +57,7 @@ if case == "scipy-cubic":
 else:
     from dnsp.infer.upscale import upscale_file, upscale_volume
     from dnsp.methods import MODEL_PREFIX, build_method
-    from dnsp.methods.network import auto_threads
+    from dnsp.methods.tiling import auto_threads
     if method != "none":  # as dnsp upscale --method: bicubic unclipped
         method = build_method(method, params={"clip": False} if method == "bicubic" else None)
     else:

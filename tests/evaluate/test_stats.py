@@ -10,13 +10,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from dnsp.evaluate.stats import (
-    format_paired_table,
-    one_way_anova,
-    paired_comparisons,
-    summarise,
-    two_way_anova,
-)
+from dnsp.evaluate.paired import format_paired_table, paired_comparisons
+from dnsp.evaluate.stats import one_way_anova, summarise, two_way_anova
 
 #: True PSNR offsets (dB) of the synthetic table.
 METHOD_EFFECT = {"bicubic": 0.0, "srcnn": 1.0, "dnsp": 2.0}

@@ -12,10 +12,8 @@ from dnsp.methods.network import (
     DIHEDRAL,
     ENSEMBLE_SIZES,
     NetworkMethod,
-    pixel_alignment,
-    receptive_radius,
-    tile_starts,
 )
+from dnsp.methods.tiling import pixel_alignment, receptive_radius, tile_starts
 from dnsp.nets import build_network
 from dnsp.ops import bicubic_upscale
 
@@ -127,7 +125,7 @@ def test_threads_restored(tiny_net: torch.nn.Module) -> None:
 
 
 def test_bounding_box_grows_to_quantum() -> None:
-    from dnsp.methods.network import _bbox
+    from dnsp.methods.tiling import bbox as _bbox
 
     mask = np.zeros((100, 40), bool)
     mask[50:53, 3:5] = True
@@ -162,7 +160,7 @@ def test_out_of_range_intensities_bypass_the_network(tiny_net: torch.nn.Module) 
 def test_auto_threads_follows_the_load(monkeypatch: pytest.MonkeyPatch) -> None:
     import os
 
-    from dnsp.methods.network import auto_threads
+    from dnsp.methods.tiling import auto_threads
 
     monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1, 2, 3}, raising=False)
     for load, expected in [(0.0, 4), (0.7, 4), (1.9, 3), (3.9, 1), (12.0, 1)]:

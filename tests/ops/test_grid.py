@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dnsp.data.patches import patch_grid
-from dnsp.methods.network import tile_starts
+from dnsp.methods.tiling import tile_starts
 from dnsp.ops.grid import window_starts
 
 

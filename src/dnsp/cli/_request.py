@@ -253,7 +253,7 @@ def build_method(args: argparse.Namespace, scale: int, acquisition: Acquisition 
     """The method of ``--model``/``--method`` (default: the shipped model for the scale)."""
     from dnsp.methods import MODEL_PREFIX
     from dnsp.methods import build_method as build
-    from dnsp.methods.network import auto_threads
+    from dnsp.methods.tiling import auto_threads
 
     method = args.method.lower() if args.method else None
     spec = method or (MODEL_PREFIX + args.model if args.model else None)
@@ -380,6 +380,6 @@ def build_request(args: argparse.Namespace) -> UpscaleRequest:
 
 
 def _auto_threads() -> int:
-    from dnsp.methods.network import auto_threads
+    from dnsp.methods.tiling import auto_threads
 
     return auto_threads()

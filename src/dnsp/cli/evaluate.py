@@ -51,10 +51,10 @@ def run(args: argparse.Namespace) -> int:
     """Every method on every dataset and scale; CSV, tables and a report."""
     import pandas as pd
 
+    from dnsp.evaluate.paired import format_paired_table, paired_comparisons
     from dnsp.evaluate.report import Report
     from dnsp.evaluate.reporting import gain_table, summary_table
     from dnsp.evaluate.runs import evaluate_method, load_eval_set
-    from dnsp.evaluate.stats import format_paired_table, paired_comparisons
     from dnsp.fsutil import atomic_path
     from dnsp.methods import build_method
     from dnsp.metrics import write_records_csv

@@ -11,13 +11,9 @@ import pandas as pd
 from dnsp.checkpoint_io import read_torch_file
 from dnsp.evaluate import figures as F
 from dnsp.evaluate.experiments import Budget, Experiment
+from dnsp.evaluate.paired import format_paired_table, paired_comparisons
 from dnsp.evaluate.report import Report
-from dnsp.evaluate.stats import (
-    format_paired_table,
-    one_way_anova,
-    paired_comparisons,
-    two_way_anova,
-)
+from dnsp.evaluate.stats import one_way_anova, two_way_anova
 from dnsp.yamlio import read_yaml
 
 __all__ = ["build_report", "gain_table", "summary_table"]

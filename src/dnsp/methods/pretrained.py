@@ -223,8 +223,9 @@ def checkpoint_spec(obj: Any, path: Path) -> tuple[str, dict[str, Any], int, Map
         raise InputError(
             f"{path} is not a dnsp model file or training checkpoint (no weights and config)"
         )
-    try:
-        model_cfg = config["model"]
+    try:  # the trainer writes the network it built under "network"; older files: the config
+        model_cfg = (obj["network"] if isinstance(obj.get("network"), Mapping)
+                     else config["model"])
         network = str(model_cfg["name"])
         kwargs = dict(model_cfg.get("params") or {})
         scale = int(config["data"]["scale"])

@@ -36,8 +36,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from dnsp.acquisition.slices import SliceAcquisition
-from dnsp.methods.network import torch_threads
 from dnsp.methods.pretrained import load_model
+from dnsp.methods.tiling import torch_threads
 from dnsp.metrics.image import psnr
 from dnsp.nets import build_network
 

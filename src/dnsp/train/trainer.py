@@ -19,12 +19,9 @@ from __future__ import annotations
 
 import json
 import math
-import signal
 import sys
-import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +30,7 @@ from torch import nn
 
 from dnsp.data.augment import random_dihedral
 from dnsp.devices import resolve_device
-from dnsp.errors import DnspError, InputError
+from dnsp.errors import InputError
 from dnsp.fsutil import atomic_path
 from dnsp.train.checkpoint import (
     capture_rng_state,
@@ -43,7 +40,6 @@ from dnsp.train.checkpoint import (
 )
 from dnsp.train.config import (
     TrainConfig,
-    config_from_dict,
     config_to_dict,
     save_config,
 )
@@ -61,6 +57,14 @@ from dnsp.train.parts import (
     lr_factor,
     seed_everything,
     validate,
+)
+from dnsp.train.run_state import (
+    Progress,
+    StopFlag,
+    TrainingDiverged,
+    TrainingInterrupted,
+    TrainResult,
+    with_defaults,
 )
 
 __all__ = [
@@ -81,98 +85,6 @@ __all__ = [
 
 #: Sections of the config that must match when a run is resumed.
 _RESUME_FIXED = ("model", "loss", "data")
-
-
-def _with_defaults(saved: dict[str, Any]) -> dict[str, Any]:
-    """A checkpoint's config with options added since it was written set to their defaults.
-
-    A checkpoint from an older dnsp lacks newer keys; filling them in lets it resume when
-    nothing it did specify has changed. A config this version cannot parse is compared as is.
-    """
-    try:
-        return config_to_dict(config_from_dict(saved))
-    except DnspError:
-        return saved
-
-
-class TrainingInterrupted(Exception):
-    """Raised after a clean stop (Ctrl-C): a resumable checkpoint has been written."""
-
-    def __init__(self, checkpoint: Path, epoch: int, batch: int) -> None:
-        super().__init__(
-            f"interrupted in epoch {epoch + 1} after {batch} batches; resumable checkpoint "
-            f"{checkpoint} (continue with --resume)"
-        )
-        self.checkpoint = checkpoint
-        self.epoch = epoch
-        self.batch = batch
-
-
-class TrainingDiverged(DnspError):
-    """The training loss became NaN or infinite."""
-
-
-# ---------------------------------------------------------------------------------------------
-# building blocks
-
-
-
-@dataclass
-class TrainResult:
-    """Outcome of :meth:`Trainer.fit`."""
-
-    out_dir: Path
-    epochs: int
-    steps: int
-    best_value: float | None
-    best_epoch: int | None
-    history: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def last_checkpoint(self) -> Path:
-        """``out_dir/last.pt``."""
-        return self.out_dir / "last.pt"
-
-    @property
-    def best_checkpoint(self) -> Path:
-        """``out_dir/best.pt``."""
-        return self.out_dir / "best.pt"
-
-
-@dataclass
-class _Progress:
-    epoch: int = 0
-    batch: int = 0
-    step: int = 0
-    sums: dict[str, float] = field(default_factory=dict)
-    seen: int = 0
-    seconds: float = 0.0
-    best_value: float | None = None
-    best_epoch: int | None = None
-
-
-class _StopFlag:
-    """SIGINT handler that asks for a clean stop; a second Ctrl-C aborts at once."""
-
-    def __init__(self) -> None:
-        self.requested = False
-        self._previous: Any = None
-
-    def install(self) -> None:
-        if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._handle)
-
-    def uninstall(self) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-            self._previous = None
-
-    def _handle(self, signum: int, frame: Any) -> None:
-        if self.requested:
-            raise KeyboardInterrupt
-        self.requested = True
-        print("\nstopping after this step (Ctrl-C again to abort without a checkpoint)",
-              file=sys.stderr)
 
 
 class Trainer:
@@ -204,7 +116,7 @@ class Trainer:
         self.quiet = quiet
         self.on_step = on_step
         self.out_dir = Path(cfg.run.out_dir)
-        self._stop = _StopFlag()
+        self._stop = StopFlag()
 
     def request_stop(self) -> None:
         """Ask the loop to stop cleanly after the current step (same as one Ctrl-C)."""
@@ -242,7 +154,7 @@ class Trainer:
         self.crit.to(device)
         self.objective: nn.Module = Objective(self.model, self.crit, self.bf16)
         self.optimizer = build_optimizer(self.model, self.crit, cfg.optim)
-        self.progress = _Progress()
+        self.progress = Progress()
         if self.resume:
             self._load_resume_state()
         if self.info.distributed:
@@ -291,7 +203,7 @@ class Trainer:
             raise InputError(f"--resume: no checkpoint {path} to continue from")
         ckpt = load_checkpoint(path)
         mine = config_to_dict(self.cfg)
-        theirs = _with_defaults(ckpt["config"])
+        theirs = with_defaults(ckpt["config"])
         for section in _RESUME_FIXED:
             if theirs.get(section) != mine[section]:
                 raise InputError(
@@ -302,7 +214,7 @@ class Trainer:
         self.crit.load_state_dict(ckpt["loss"])
         self.optimizer.load_state_dict(ckpt["optimizer"])
         restore_rng_state(ckpt["rng"])
-        self.progress = _Progress(**ckpt["progress"])
+        self.progress = Progress(**ckpt["progress"])
 
     # -- checkpoints ----------------------------------------------------------------------
     def _payload(self) -> dict[str, Any]:
