@@ -3,7 +3,8 @@
 One row per model of the manifest (:func:`dnsp.methods.pretrained.available_models`):
 name, scale, default mark, what it was trained on (data and contrasts, their resolution, from
 the model card's *Data* line), the degradation (acquisition model) its input must follow,
-its input channels, parameters, the measured PSNR gain over bicubic on held-out heads (the
+its input channels, its self-ensemble size (flips/rotations averaged by default, changed
+with ``--ensemble``), parameters, the measured PSNR gain over bicubic on held-out heads (the
 model card's first results table) and its cost: multiply-accumulates per output pixel,
 counted on the network itself (a speed measure independent of the machine; measured times
 are in docs/upscale.md).
@@ -25,13 +26,14 @@ from dnsp.nets.registry import count_parameters
 
 __all__ = ["model_rows", "models_table"]
 
-_HEADERS = ("name", "x", "trained on", "degradation", "inputs", "params", "gain", "MAC/px")
+_HEADERS = ("name", "x", "trained on", "degradation", "inputs", "ensemble", "params", "gain",
+            "MAC/px")
 
 
 def _card(info: ModelInfo) -> str:
-    card = info.meta.get("card")
-    if not card:
-        return ""
+    """The model's card: the manifest's ``card``, else the card of its scale (which lists
+    every model of the scale, a no-prior twin included)."""
+    card = info.meta.get("card") or f"MODEL_CARD_x{info.scale}.md"
     path = Path(info.path).parent / str(card)
     try:
         return path.read_text(encoding="utf-8")
@@ -128,7 +130,7 @@ def model_rows(folder: str | None = None) -> list[tuple[str, ...]]:
         rows.append((name, str(info.scale) if kind is None else f"{info.scale} ({kind})",
                      _trained_on(info, card), _degradation(info),
                      "+".join(info.inputs) if info.inputs else "bicubic",
-                     params, _gain(info, card), macs))
+                     str(info.ensemble), params, _gain(info, card), macs))
     return rows
 
 
@@ -141,7 +143,8 @@ def models_table(folder: str | None = None) -> str:
              "  ".join("-" * w for w in widths)]
     lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
               for r in rows]
-    lines.append("* default model for its scale. gain: PSNR over bicubic on held-out heads "
-                 "(model card); MAC/px: multiply-accumulates per output pixel; details: "
-                 "each model's card in dnsp/infer/models/.")
+    lines.append("* default model for its scale. ensemble: flips/rotations averaged by "
+                 "default (--ensemble K changes it, K times the time); gain: PSNR over bicubic "
+                 "on held-out heads (model card); MAC/px: multiply-accumulates per output "
+                 "pixel; details: each model's card in dnsp/infer/models/.")
     return "\n".join(lines)
