@@ -39,7 +39,10 @@ def _png_shape(path) -> tuple[int, ...]:
 
 def test_rank_psnr_curve(slice_img: np.ndarray) -> None:
     curve = rank_psnr_curve(slice_img, [1, 5, 10, 20, 24])
-    assert np.all(np.diff(curve[:-1]) > 0)  # more singular values, higher PSNR
+    # more singular values, higher PSNR, until the reconstruction is exact up to rounding
+    # (> 200 dB; which of two rounding-level values is higher depends on the LAPACK build)
+    exact = curve > 200
+    assert np.all(np.diff(curve[~exact]) > 0) and np.all(exact[np.argmax(exact):])
     assert curve[-1] > 200  # full rank: exact up to rounding
     s = np.linalg.svd(slice_img, compute_uv=False)
     # Eckart-Young: squared error of the rank-k approximation = sum of the dropped s_i^2.

@@ -62,3 +62,36 @@ def test_build_report_title_and_appendix_order() -> None:
 def test_demo_output_folder_is_ignored() -> None:
     lines = (ROOT / ".gitignore").read_text().splitlines()
     assert "dnsp-demo/" in lines
+
+
+def test_conclusion_states_difference_interval_and_significance() -> None:
+    """The sentence of the demo report (issue 27): AP - NP, its interval and p, in words."""
+    import pandas as pd
+
+    from dnsp.evaluate.reporting import conclusion
+
+    row = {"dataset": "BW", "scale": 2, "fraction": 1.0, "method_a": "DNSP-AP",
+           "method_b": "EDSR-NP", "n": 40, "mean_a": 30.0, "mean_b": 30.01,
+           "mean_diff": -0.01, "ci_low": -0.02, "ci_high": -0.0001, "sd_diff": 0.03,
+           "cohen_dz": -0.3, "t": -2.0, "p_t": 0.048, "wilcoxon_w": 1.0, "p_wilcoxon": 0.05,
+           "p_t_holm": 0.048, "p_wilcoxon_holm": 0.05}
+    text = conclusion(pd.DataFrame([row]))
+    assert text == ("**Conclusion:** DNSP-AP - EDSR-NP = -0.01 dB PSNR (dataset BW, scale 2, "
+                    "fraction 1.0; 95 % CI -0.02 to -0.00 dB over 40 slices; paired t-test "
+                    "p = 0.048, Holm): significant at the 5 % level; the difference is below "
+                    "0.05 dB, smaller than what the training seed alone changes.")
+    row.update(mean_diff=0.4, ci_low=0.3, ci_high=0.5, p_t_holm=0.2)
+    text = conclusion(pd.DataFrame([row]))
+    assert "not significant at the 5 % level" in text and "in favour of DNSP-AP" in text
+    assert "no pair" in conclusion(pd.DataFrame([]))
+
+
+def test_demo_report_names_the_pretrained_model_and_concludes(tmp_path) -> None:
+    from dnsp.cli import main
+    from dnsp.methods.pretrained import default_model
+
+    out = tmp_path / "demo"
+    assert main(["demo", "--budget", "smoke", "--out", str(out), "--quiet"]) == 0
+    text = (out / "report.md").read_text(encoding="utf-8")
+    assert f"is the shipped model `{default_model(2)}`" in text
+    assert "**Conclusion:** DNSP-AP - EDSR-NP" in text

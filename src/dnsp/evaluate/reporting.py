@@ -8,15 +8,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dnsp.acquisition import acquisition_from_config, default_acquisition
 from dnsp.checkpoint_io import read_torch_file
+from dnsp.errors import InputError
 from dnsp.evaluate import figures as F
 from dnsp.evaluate.experiments import Budget, Experiment
 from dnsp.evaluate.paired import format_paired_table, paired_comparisons
 from dnsp.evaluate.report import Report
 from dnsp.evaluate.stats import one_way_anova, two_way_anova
+from dnsp.methods.pretrained import default_model, resolve_model
 from dnsp.yamlio import read_yaml
 
-__all__ = ["build_report", "gain_table", "summary_table"]
+__all__ = ["NEGLIGIBLE_DB", "build_report", "conclusion", "gain_table", "summary_table"]
 
 _GROUP = ["dataset", "scale", "fraction"]
 
@@ -109,6 +112,66 @@ def _figures(exp: Experiment, results: pd.DataFrame, out: Path, rep: Report) -> 
                        "Fig. 15: mean PSNR vs fraction of training images (95% CI).")
 
 
+#: Mean PSNR differences below this (dB) are called negligible in a conclusion: the change
+#: that the training seed alone makes (0.04-0.30 dB, README "Whether they help").
+NEGLIGIBLE_DB = 0.05
+
+
+def conclusion(paired: pd.DataFrame) -> str:
+    """The sentence stating what the first comparison of an experiment found.
+
+    ``paired`` is a :func:`dnsp.evaluate.paired.paired_comparisons` table; its first row (the
+    experiment's first ``compare`` pair, first group) is worded: the mean difference, its
+    95 % interval, the Holm-corrected paired t p-value, whether that is significant at the
+    5 % level and whether the difference is below :data:`NEGLIGIBLE_DB`.
+    """
+    if not len(paired):
+        return "**Conclusion:** no pair of methods was evaluated on the same slices."
+    row = paired.iloc[0]
+    a, b, d = str(row["method_a"]), str(row["method_b"]), float(row["mean_diff"])
+    p = float(row["p_t_holm"])
+    where = ", ".join(f"{k} {row[k]}" for k in _GROUP if k in paired.columns)
+    signif = ("significant at the 5 % level" if p < 0.05 else "not significant at the 5 % level")
+    size = (f"below {NEGLIGIBLE_DB:g} dB, smaller than what the training seed alone changes"
+            if abs(d) < NEGLIGIBLE_DB else
+            f"{'in favour of ' + a if d > 0 else 'in favour of ' + b}")
+    ptxt = "n/a" if not np.isfinite(p) else (f"{p:.2g}" if p >= 0.001 else f"{p:.1e}")
+    return (f"**Conclusion:** {a} - {b} = {d:+.2f} dB PSNR ({where}; 95 % CI "
+            f"{float(row['ci_low']):+.2f} to {float(row['ci_high']):+.2f} dB over "
+            f"{int(row['n'])} slices; paired t-test p = {ptxt}, Holm): {signif}; the difference "
+            f"is {size}.")
+
+
+def _pretrained_notes(exp: Experiment, results: pd.DataFrame) -> list[str]:
+    """Which shipped model each ``pretrained`` method is, and why it may score below the
+    networks trained in the run (other data, another degradation)."""
+    notes = []
+    trained = [m.name for m in exp.methods if m.kind == "train"]
+    for m in exp.methods:
+        if m.kind != "pretrained" or m.name not in set(results["method"]):
+            continue
+        for scale in sorted(set(results.loc[results["method"] == m.name, "scale"])):
+            try:
+                name = default_model(int(scale)) if m.pretrained == "default" else m.pretrained
+                info = resolve_model(str(name))
+            except InputError:
+                continue
+            acq = info.meta.get("acquisition")
+            made_for = (acquisition_from_config(acq).describe() if isinstance(acq, dict)
+                        else default_acquisition(info.scale).describe())
+            at = results[results["scale"] == scale].groupby("method")["psnr"].mean()
+            better = [t for t in trained if t in at.index and at[t] > at[m.name]]
+            why = (f" {', '.join(better)} scored above it: trained in this run on this data "
+                   "set's own training slices with this run's degradation, the very "
+                   "degradation of the test slices, a short training has the advantage of "
+                   "matching them." if better else "")
+            notes.append(
+                f"**{m.name}** (x{scale}) is the shipped model `{info.name}` "
+                f"(`dnsp upscale --list-models`), trained beforehand on other heads for the "
+                f"acquisition `{made_for}`; it is scored as shipped.{why}")
+    return notes
+
+
 def _statistics(exp: Experiment, results: pd.DataFrame, out: Path, rep: Report) -> None:
     rep.add_heading("Statistics")
     if exp.compare:
@@ -116,6 +179,7 @@ def _statistics(exp: Experiment, results: pd.DataFrame, out: Path, rep: Report) 
                  if a in set(results["method"]) and b in set(results["method"])]
         if pairs:
             paired = paired_comparisons(results, pairs=pairs, by=_GROUP)
+            rep.add_paragraph(conclusion(paired))
             rep.add_table(format_paired_table(paired),
                           "Paired comparisons on the same slices (PSNR, dB): mean difference "
                           "with 95% CI, Cohen's d_z, paired t and Wilcoxon p-values (Holm).")
@@ -157,6 +221,8 @@ def build_report(exp: Experiment, budget_name: str, budget: Budget, results: pd.
     rep.add_paragraph(" ".join(notes))
     rep.add_heading("Measured results")
     rep.add_table(summary_table(results), "Mean per-slice metrics.")
+    for note in _pretrained_notes(exp, results):
+        rep.add_paragraph(note)
     gains = gain_table(results)
     if len(gains):
         rep.add_table(gains, "Mean PSNR/SSIM gain over bicubic on the same slices.")

@@ -131,7 +131,7 @@ def fig3_laplacian_variance(
         ax = fig.add_subplot(gs[0, i])
         img = gaussian_blur2d(xt, float(sg)).numpy() if sg > 0 else x
         show_image(ax, img)
-        ax.set_title(f"blur {sg:g}: var {v:.2e}", fontsize=9)
+        ax.set_title(f"blur sigma {sg:g} px\nvar {v:.2e}", fontsize=10)
     ax = fig.add_subplot(gs[1, :])
     ax.plot(sigmas, curve, marker="o", ms=3)
     ax.set_yscale("log")

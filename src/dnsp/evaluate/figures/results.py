@@ -109,21 +109,21 @@ def fig_visual_comparison(
         panels.append((name, x, text))
     n = len(panels)
     aspect = ref.shape[0] / ref.shape[1]
-    fig = new_figure(2.4 * n, 2.4 * aspect + 2.4 * h / w + 0.8)
+    fig = new_figure(3.2 * n, 3.2 * aspect + 3.2 * h / w + 1.0)
     axes = fig.subplots(2, n, squeeze=False, height_ratios=[aspect, h / w])
     for i, (name, x, text) in enumerate(panels):
         ax = axes[0, i]
         show_image(ax, x, 0.0, data_range)
         ax.add_patch(Rectangle((c - 0.5, r - 0.5), w, h, fill=False, ec=ZOOM_COLOUR, lw=1.5))
-        ax.set_title(name, fontsize=9)
-        ax.set_xlabel(text, fontsize=8)
+        ax.set_title(name, fontsize=14)
+        ax.set_xlabel(text, fontsize=13)
         ax = axes[1, i]
         show_image(ax, x[r : r + h, c : c + w], 0.0, data_range)
         for side in ax.spines.values():
             side.set_edgecolor(ZOOM_COLOUR)
             side.set_linewidth(1.5)
     if title:
-        fig.suptitle(title, fontsize=10)
+        fig.suptitle(title, fontsize=15)
     return save_png(fig, out)
 
 
