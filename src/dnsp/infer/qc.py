@@ -29,6 +29,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from scipy import ndimage
 
+from dnsp.data.volume import voxel_sizes
 from dnsp.fsutil import atomic_path
 
 __all__ = ["MIN_WIDTH", "qc_figure", "qc_views", "zoom_crop"]
@@ -83,7 +84,7 @@ def qc_views(
 
     ornt, to_orig = _canonical(hr_aff, hr.shape)
     canon = nib.orientations.apply_orientation(hr, ornt)
-    zooms = np.sqrt(((hr_aff @ to_orig)[:3, :3] ** 2).sum(axis=0))
+    zooms = voxel_sizes(hr_aff @ to_orig)
     to_lr = np.linalg.inv(lr_aff) @ hr_aff @ to_orig
     views = {}
     # view: (normal axis, horizontal axis, vertical axis) in RAS voxel axes

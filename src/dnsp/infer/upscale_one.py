@@ -30,6 +30,7 @@ from dnsp.data.io import (
     save_volume,
 )
 from dnsp.data.orientation import PlaneChoice, to_plane_stack
+from dnsp.data.volume import voxel_sizes
 from dnsp.errors import InputError
 from dnsp.fsutil import ensure_distinct
 from dnsp.infer.assess import UpscaleReport, assess_upscale
@@ -44,7 +45,7 @@ from dnsp.infer.outputs import (
 from dnsp.infer.qc import qc_figure
 from dnsp.infer.volume import intensity_map, plane_estimate, resolve_plane, upscale_volume
 from dnsp.methods import SRMethod, has_capability
-from dnsp.ops import check_scale, upscale_affine
+from dnsp.ops import upscale_affine
 
 __all__ = ["FileReport", "check_file_output", "check_free_space", "upscale_checked",
            "upscale_file"]
@@ -124,13 +125,13 @@ def check_file_output(
     picture's) exists, can be written in, and has the free space of the expected output
     (float32 size, from the header).
 
+    ``scale`` (for the expected size) is not checked here: the command line parses it once
+    (:func:`dnsp.cli._request.parse_scale`) and the volume pipeline refuses a bad one.
+
     Raises:
         InputError: One line naming what is wrong.
-        ValueError: A scale that is not an integer >= 2 (a programming error: the command
-            line parses the scale once, :mod:`dnsp.cli._request`).
     """
     src, dst = Path(inp), Path(out)
-    check_scale(scale, 2)
     if fmt == "dicom":
         if not (src.is_dir() or is_dicom_file(src)):
             raise InputError(f"DICOM output needs a DICOM series as input, got {src}")
@@ -172,7 +173,7 @@ def _plane_view(data: np.ndarray, affine: np.ndarray, axes: tuple[int, int, int]
     The assessment (:mod:`dnsp.infer.assess`) works in the axial plane; on this view its
     axial plane is the upscaled one, whatever the volume's orientation.
     """
-    sizes = np.sqrt((np.asarray(affine, float)[:3, :3] ** 2).sum(axis=0))
+    sizes = voxel_sizes(affine)
     row, col, sl = axes
     return (np.transpose(to_plane_stack(data, axes), (2, 1, 0)),
             np.diag([sizes[col], sizes[row], sizes[sl], 1.0]))
