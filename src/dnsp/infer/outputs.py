@@ -32,6 +32,7 @@ __all__ = [
     "check_output_folder",
     "expected_output_bytes",
     "output_type",
+    "stored_parts",
 ]
 
 #: Values of ``--dtype``.
@@ -187,3 +188,12 @@ def cast_output(data: np.ndarray, kind: OutputType) -> tuple[np.ndarray, int]:
         np.clip(block, info.min, info.max, out=block)
         flat_out[start:start + step] = block.astype(kind.dtype)
     return out, clipped
+
+
+def stored_parts(stored: str, clipped: int, integer: bool, qc: Path | None) -> list[str]:
+    """The end of a per-file line: the stored type, the voxels clipped to an integer type's
+    range, and the QC picture written (``dnsp upscale``, with or without ``--through-plane``)."""
+    parts = [stored + (f", {clipped} voxel(s) clipped to its range" if integer else "")]
+    if qc is not None:
+        parts.append(f"QC {qc}")
+    return parts

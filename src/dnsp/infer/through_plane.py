@@ -45,7 +45,7 @@ from dnsp.data.io import Volume, load_volume, save_volume
 from dnsp.data.orientation import axial_axes
 from dnsp.data.volume import voxel_sizes
 from dnsp.errors import InputError
-from dnsp.infer.outputs import cast_output, output_type
+from dnsp.infer.outputs import cast_output, output_type, stored_parts
 from dnsp.infer.qc import qc_figure
 from dnsp.infer.request import DEFAULT_PROFILE, DEFAULT_TIME_BUDGET, UpscaleRequest
 from dnsp.infer.volume import upscale_volume
@@ -291,31 +291,22 @@ class ThroughPlaneReport:
         thickness_from: A key of :data:`THICKNESS_SOURCES`.
         profile_given: Whether the profile was given.
         scale: The in-plane factor applied first, if any.
-        stored: The output's stored type.
-        clipped: Voxels clipped to the range of an integer output type.
-        integer: Whether the output type is an integer one (clipping reported).
-        qc: The QC picture written, if any.
+        output: ``(stored type, clipped voxels, integer type?, QC picture or None)``, as
+            :func:`dnsp.infer.outputs.stored_parts` words them.
     """
 
     path: Path
     result: ThroughPlaneResult
     thickness_from: str
     profile_given: bool
-    scale: int | None = None
-    stored: str = "float32"
-    clipped: int = 0
-    integer: bool = False
-    qc: Path | None = None
+    scale: int | None
+    output: tuple[str, int, bool, Path | None]
 
     def line(self) -> str:
         """The per-file line: in-plane step, ratio, profile, time, consistency, type, QC."""
-        parts = [("" if self.scale is None else f"x{self.scale} in-plane, ")
-                 + describe(self.result, self.thickness_from, self.profile_given),
-                 self.stored + (f", {self.clipped} voxel(s) clipped to its range"
-                                if self.integer else "")]
-        if self.qc is not None:
-            parts.append(f"QC {self.qc}")
-        return "; ".join(parts)
+        head = (("" if self.scale is None else f"x{self.scale} in-plane, ")
+                + describe(self.result, self.thickness_from, self.profile_given))
+        return "; ".join([head, *stored_parts(*self.output)])
 
 
 def through_plane_file(request: UpscaleRequest) -> ThroughPlaneReport:
@@ -349,5 +340,5 @@ def through_plane_file(request: UpscaleRequest) -> ThroughPlaneReport:
                   f"{result.spacing:.3g} -> {result.target:.3g} mm")
     result.data = np.empty((0, 0, 0), np.float32)  # the report keeps the numbers only
     return ThroughPlaneReport(request.out, result, thickness_from, opts.profile is not None,
-                              request.scale, kind.describe(), clipped, kind.is_integer,
-                              request.qc)
+                              request.scale,
+                              (kind.describe(), clipped, kind.is_integer, request.qc))

@@ -41,6 +41,7 @@ from dnsp.infer.outputs import (
     check_output_folder,
     expected_output_bytes,
     output_type,
+    stored_parts,
 )
 from dnsp.infer.qc import qc_figure
 from dnsp.infer.volume import intensity_map, plane_estimate, resolve_plane, upscale_volume
@@ -76,12 +77,7 @@ class FileReport(UpscaleReport):
         if self.plane is not None:
             parts.append(f"plane {self.plane.plane} ({self.plane.reason})")
         parts.append(super().line())
-        stored = self.stored + (f", {self.clipped} voxel(s) clipped to its range"
-                                if self.integer else "")
-        parts.append(stored)
-        if self.qc is not None:
-            parts.append(f"QC {self.qc}")
-        return "; ".join(parts)
+        return "; ".join(parts + stored_parts(self.stored, self.clipped, self.integer, self.qc))
 
 
 def _nifti_shape(path: Path) -> tuple[int, ...] | None:
