@@ -20,7 +20,6 @@ from dnsp.ops import (
     bicubic_upscale,
     check_scale,
     crop_to_multiple,
-    degrade,
     downscale_affine,
     upscale_affine,
 )
@@ -60,7 +59,8 @@ def degrade_slices(hr: np.ndarray, scale: int, acquisition: Acquisition | None =
     Args:
         hr: HR slices (float).
         scale: Integer factor s >= 2.
-        acquisition: The model (``None``: the paper's, :func:`dnsp.ops.degrade`).
+        acquisition: The model (``None``: :func:`dnsp.acquisition.default_acquisition`, the
+            paper's; bit-identical to :func:`dnsp.ops.degrade` chunk by chunk).
         seed: Seed of the model's noise (the whole stack is acquired at once when the model
             adds noise, so that its level refers to the stack's 99.9th percentile).
 
@@ -73,9 +73,7 @@ def degrade_slices(hr: np.ndarray, scale: int, acquisition: Acquisition | None =
         return degrade_slices(arr[None], s, acquisition, seed)[0]
     if arr.ndim != 3:
         raise ValueError(f"slices must be (H, W) or (N, H, W), got shape {tuple(arr.shape)}")
-    if acquisition is None:
-        return _apply_chunked(arr, degrade, s)
-    acq = _acquisition(s, acquisition)
+    acq = _acquisition(s, acquisition)  # None: the default model, the paper's
     gen = None if seed is None else torch.Generator().manual_seed(int(seed))
     if acq.noise > 0 or not acq.linear:
         return acq.simulate(torch.from_numpy(arr), gen).numpy().astype(np.float32, copy=False)
