@@ -49,5 +49,7 @@ def test_reproduce_fig15_smoke_compares_within_each_fraction(tmp_path: Path) -> 
     assert sorted(df["fraction"].unique()) == [0.5, 1.0]
     assert set(df["method"]) == {"EDSR", "DNSP-EDSR-AP"} and len(df) == 2 * 2 * 3
     report = (out / "report.md").read_text()
-    assert report.count("DNSP-EDSR-AP - EDSR") == 2  # one paired row per fraction
+    rows = [ln for ln in report.splitlines() if ln.startswith("|")]
+    assert sum("DNSP-EDSR-AP - EDSR" in ln for ln in rows) == 2  # one paired row per fraction
+    assert "**Conclusion:** DNSP-EDSR-AP - EDSR = " in report  # worded once, first row
     assert (out / "figures" / "fig15_fraction.png").is_file()
