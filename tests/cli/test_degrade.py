@@ -160,3 +160,35 @@ def test_degrade_then_upscale_gives_the_heads_shape_and_grid(tmp_path, scale):
     out = nib.load(str(up))
     assert out.shape == data.shape
     np.testing.assert_allclose(out.affine, aff, atol=1e-9)
+
+
+def test_degrade_offers_thick_slices_for_through_plane(tmp_path, capsys):
+    """dnsp degrade --acquisition slices: a thick-slice test scan (issue 27), which
+    dnsp upscale --through-plane restores to the head's slice spacing."""
+    rng = np.random.default_rng(3)
+    head = np.zeros((24, 24, 16), np.float32)
+    head[4:20, 4:20, 2:14] = 50 + 100 * rng.random((16, 16, 12))
+    hr, lr, up = tmp_path / "hr.nii.gz", tmp_path / "lr.nii.gz", tmp_path / "up.nii.gz"
+    _write(hr, head, np.diag([1.0, 1.0, 1.0, 1.0]))
+    assert main(["degrade", str(hr), str(lr), "--scale", "4", "-a", "slices",
+                 "--profile", "gaussian", "--slice-thickness", "3"]) == 0
+    assert "slices 3 mm gaussian, every 4 mm" in capsys.readouterr().out
+    img = nib.load(str(lr))
+    assert img.shape == (24, 24, 4)
+    np.testing.assert_allclose(img.header.get_zooms(), (1.0, 1.0, 4.0))
+    # slice k is centred on the mean of its 4 fine slices: world z of voxel 0 is 1.5 mm
+    np.testing.assert_allclose(img.affine[2, 3], 1.5)
+    assert main(["upscale", str(lr), str(up), "--through-plane", "--time-budget", "0",
+                 "--profile", "gaussian", "--slice-thickness", "3", "-q"]) == 0
+    out = nib.load(str(up))
+    assert out.shape == (24, 24, 16)
+    np.testing.assert_allclose(out.affine, np.diag([1.0, 1.0, 1.0, 1.0]), atol=1e-6)
+
+
+def test_degrade_refuses_options_the_model_does_not_take(tmp_path, volume, capsys):
+    path, _, _ = volume
+    out = tmp_path / "o.nii.gz"
+    assert main(["degrade", str(path), str(out), "-s", "2", "--slice-thickness", "2"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--slice-thickness is not an option of --acquisition gaussian" \
+        in err[0]
