@@ -22,7 +22,8 @@ def run(args: argparse.Namespace) -> int:
     from dnsp.evaluate.reporting import gain_table, summary_table
     from dnsp.evaluate.reproduce import reproduce
 
-    res = reproduce(load_experiment("demo"), args.budget, args.out, quiet=args.quiet)
+    res = reproduce(load_experiment("demo"), args.budget, args.out, quiet=args.quiet,
+                    log=None if args.quiet else _stderr)
     cols = ["method", "n", "psnr", "ssim", "psnr_brain", "ssim_brain"]
     table = summary_table(res.results)[cols]
     print("\nx2 on the unseen test slab of the BrainWeb phantom (mean over slices):")
@@ -35,3 +36,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"skipped: {s}")
     print(f"\nreport: {res.report_md}\n        {res.report_html}")
     return 0
+
+
+def _stderr(line: str) -> None:
+    """Progress lines go to stderr (the results table to stdout)."""
+    import sys
+
+    print(line, file=sys.stderr, flush=True)

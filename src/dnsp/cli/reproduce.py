@@ -33,7 +33,8 @@ def run(args: argparse.Namespace) -> int:
     exp = load_experiment(args.experiment)
     exp = restrict(exp, args.budget, args.methods, args.datasets)
     overrides = _flatten(parse_overrides(args.set))
-    res = reproduce(exp, args.budget, args.out, quiet=args.quiet, overrides=overrides)
+    res = reproduce(exp, args.budget, args.out, quiet=args.quiet, overrides=overrides,
+                    log=None if args.quiet else _stderr)
     table = summary_table(res.results)
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     for s in res.skipped:
@@ -51,3 +52,10 @@ def _flatten(nested: dict, prefix: str = "") -> dict:
         else:
             out[key] = v
     return out
+
+
+def _stderr(line: str) -> None:
+    """Progress lines go to stderr (the results table to stdout)."""
+    import sys
+
+    print(line, file=sys.stderr, flush=True)

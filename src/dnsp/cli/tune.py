@@ -26,7 +26,8 @@ def run(args: argparse.Namespace) -> int:
 
     cfg, space = load_tune_config(args.config, args.overrides)
     data = load_train_data(cfg.data)
-    chosen, trials = tune(cfg, space, data, args.out, quiet=args.quiet)
+    chosen, trials = tune(cfg, space, data, args.out, quiet=args.quiet,
+                          log=lambda line: print(line, flush=True))
     print(f"chosen after {len(trials)} trainings: variant={chosen.variant} "
           f"reduction={chosen.reduction} alpha={chosen.alpha:g} beta={chosen.beta:g} "
           f"gamma={chosen.gamma:g} (val PSNR {chosen.psnr:.3f}, SSIM {chosen.ssim:.4f}); "

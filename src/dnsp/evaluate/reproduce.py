@@ -11,7 +11,6 @@ ANOVA, figures, the configs used and the versions.
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,12 +54,14 @@ class ReproduceResult:
     skipped: list[str]
 
 
-def _log(msg: str, quiet: bool) -> None:
-    if not quiet:
-        print(msg, file=sys.stderr, flush=True)
+Log = Callable[[str], None]
 
 
-def _prepare_dataset(ds: DatasetDef, out: Path, quiet: bool) -> dict[str, Any]:
+def _silent(_line: str) -> None:
+    """The default progress log: nothing (the command line passes a printer)."""
+
+
+def _prepare_dataset(ds: DatasetDef, out: Path, say: Log) -> dict[str, Any]:
     """Return the data section for ``ds``, building derived pair folders when needed."""
     data = dict(ds.data)
     if data.get("source") == "ixi" and not data.get("root"):
@@ -75,7 +76,7 @@ def _prepare_dataset(ds: DatasetDef, out: Path, quiet: bool) -> dict[str, Any]:
     folder = out / "derived" / f"{ds.name}-{ds.prepare}"
     marker = folder / "done.json"
     if not marker.is_file():
-        _log(f"[reproduce] preparing {ds.prepare} pairs for {ds.name} in {folder}", quiet)
+        say(f"[reproduce] preparing {ds.prepare} pairs for {ds.name} in {folder}")
         if ds.prepare == "registered_pairs":
             make_pairs_folder(paths, folder, **ds.prepare_params)
         elif ds.prepare == "lowfield":
@@ -120,15 +121,14 @@ def _train_config(exp: Experiment, m: MethodDef, budget: Budget, data: dict[str,
 
 
 def _trained_method(exp: Experiment, m: MethodDef, budget: Budget, data: dict[str, Any],
-                    run_dir: Path, es: EvalSet, quiet: bool, overrides: dict[str, Any]
-                    ) -> SRMethod:
+                    run_dir: Path, es: EvalSet, quiet: bool, overrides: dict[str, Any],
+                    say: Log = _silent) -> SRMethod:
     """Train ``m`` (resumable) and return its network with the acquisition of ``es``."""
     cfg = _train_config(exp, m, budget, data, run_dir, quiet, overrides)
     done = run_dir / "done.json"
     if not done.is_file():
         resume = (run_dir / "last.pt").is_file()
-        _log(f"[reproduce] training {m.name} -> {run_dir}" + (" (resuming)" if resume else ""),
-             quiet)
+        say(f"[reproduce] training {m.name} -> {run_dir}" + (" (resuming)" if resume else ""))
         try:
             result = train(cfg, resume=resume, quiet=quiet)
         except TrainingInterrupted as exc:
@@ -171,6 +171,7 @@ def reproduce(
     exp: Experiment, budget_name: str, out_dir: str | Path, *, quiet: bool = False,
     overrides: dict[str, Any] | None = None,
     report_hook: Callable[[Any, pd.DataFrame], None] | None = None,
+    log: Log | None = None,
 ) -> ReproduceResult:
     """Run ``exp`` under the budget ``budget_name`` into ``out_dir`` (resumable).
 
@@ -183,7 +184,10 @@ def reproduce(
             (e.g. ``{"loss.reduction": "sum"}``).
         report_hook: Called as ``hook(report, results)`` before the report is written (the
             demo adds its own sections this way).
+        log: Called with one progress line per step (dataset prepared, method run, training
+            started); ``None``: no lines (the command line passes a printer).
     """
+    say = log or _silent
     if exp.name == "priors-study":  # a seeded grid with its own runner and report (issue 17)
         res = run_priors_study(exp, budget_name, out_dir, quiet=quiet, overrides=overrides)
         return ReproduceResult(Path(out_dir), *res)
@@ -201,7 +205,7 @@ def reproduce(
     fractions = budget.fractions or exp.fractions
     parts: list[pd.DataFrame] = []
     for ds in datasets:
-        data = _prepare_dataset(ds, out, quiet)
+        data = _prepare_dataset(ds, out, say)
         for scale in scales:
             spec_data = {**data, "scale": int(scale)}
             spec = SRDataSpec(**{k: v for k, v in spec_data.items() if k in _SPEC_FIELDS})
@@ -214,7 +218,7 @@ def reproduce(
                         continue  # model-free methods do not depend on the training fraction
                     part = out / "results" / "parts" / f"{tag}-{m.name}.csv"
                     if not part.is_file():
-                        _log(f"[reproduce] {tag}: {m.name}", quiet)
+                        say(f"[reproduce] {tag}: {m.name}")
                         method: SRMethod | None
                         if m.kind == "baseline":
                             method = _baseline_method(m, budget, spec, budget.max_subjects)
@@ -228,7 +232,7 @@ def reproduce(
                                  "cache_dir": str(out / "cache")}
                             method = _trained_method(exp, m, budget, d,
                                                      out / "runs" / tag / m.name, es, quiet,
-                                                     overrides or {})
+                                                     overrides or {}, say)
                         records, preds = evaluate_method(method, es, name=m.name,
                                                          progress=not quiet)
                         k = _sample_index(es)

@@ -180,6 +180,7 @@ def tune(
     *,
     quiet: bool = False,
     runner: Callable[[TrainConfig, TrainData], tuple[float, float, int | None]] | None = None,
+    log: Callable[[str], None] | None = None,
 ) -> tuple[Trial, list[Trial]]:
     """Search the weights of ``base.loss.variant``; write ``tune.csv`` and ``chosen.yml``.
 
@@ -188,9 +189,10 @@ def tune(
         space: Candidates and budget.
         data: Training data with a validation split (from the training pool).
         out_dir: Output folder (trial runs go to ``out_dir/trials/<name>``).
-        quiet: Print nothing.
+        quiet: No trial lines (even with ``log``).
         runner: Trains one config and returns ``(val_psnr, val_ssim, best_epoch)``; defaults
             to :class:`dnsp.train.trainer.Trainer` (injectable for tests).
+        log: Called with one line per trial (the command line passes ``print``).
 
     Returns:
         The chosen trial and all trials, in run order.
@@ -219,8 +221,8 @@ def tune(
         done[trial.key()] = trial
         order.append(trial)
         _write_table(order, out / "tune.csv")
-        if not quiet:
-            print(f"[{len(order)}] {trial.name}: {trial.variant} reduction={trial.reduction} "
+        if log is not None and not quiet:
+            log(f"[{len(order)}] {trial.name}: {trial.variant} reduction={trial.reduction} "
                   f"alpha={trial.alpha:g} beta={trial.beta:g} gamma={trial.gamma:g} -> "
                   + (trial.note if trial.note else
                      f"PSNR {trial.psnr:.3f} SSIM {trial.ssim:.4f} ({trial.seconds:.0f} s)"))
