@@ -1,11 +1,14 @@
-"""Image quality of SPEC section 6: PSNR, SSIM (Wang et al. 2004), brain masks, per-slice CSV."""
+"""Image quality of SPEC section 6: PSNR, SSIM (Wang et al. 2004), HFEN, brain masks, per-slice CSV."""
 
 from dnsp.metrics.image import (
+    HFEN_SIGMA,
+    HFEN_TRUNCATE,
     SSIM_K1,
     SSIM_K2,
     SSIM_SIGMA,
     SSIM_TRUNCATE,
     brain_mask,
+    hfen,
     psnr,
     ssim,
     ssim_map,
@@ -21,6 +24,8 @@ from dnsp.metrics.records import (
 
 __all__ = [
     "CSV_COLUMNS",
+    "HFEN_SIGMA",
+    "HFEN_TRUNCATE",
     "SSIM_K1",
     "SSIM_K2",
     "SSIM_SIGMA",
@@ -28,6 +33,7 @@ __all__ = [
     "SliceRecord",
     "brain_mask",
     "evaluate_slices",
+    "hfen",
     "psnr",
     "read_records_csv",
     "ssim",
