@@ -184,7 +184,8 @@ class _Study:
         return {**data, **(self.degradations[degradation] or {}),
                 "cache_dir": str(self.out / "cache")}
 
-    def config(self, r: StudyRun) -> TrainConfig:
+    def config(self, r: StudyRun, extra: dict[str, Any] | None = None) -> TrainConfig:
+        """The run's training config; ``extra`` (nested) is merged last."""
         exp, cap = self.exp, self.capacities[r.capacity]
         method = next(m for m in exp.methods if m.name == r.variant)
         cfg = deep_merge(exp.train, method.train or {})
@@ -198,7 +199,7 @@ class _Study:
         cfg = deep_merge(cfg, {"name": r.name, "run": {
             "out_dir": str(self.out / "runs" / r.name), "seed": r.seed,
             "progress": not self.quiet}})
-        return config_from_dict(cfg).validate()
+        return config_from_dict(deep_merge(cfg, extra or {})).validate()
 
     def train_data(self, cfg: TrainConfig, r: StudyRun) -> TrainData:
         key = (r.dataset, r.degradation)

@@ -1,4 +1,4 @@
-"""Image quality of SPEC section 6: PSNR, SSIM (Wang et al. 2004), HFEN, brain masks, per-slice CSV."""
+"""Image quality of SPEC section 6: PSNR, SSIM (Wang et al. 2004), HFEN, brain masks, slice CSV."""
 
 from dnsp.metrics.image import (
     HFEN_SIGMA,

@@ -21,12 +21,12 @@ import numpy as np
 from scipy import ndimage
 
 __all__ = [
+    "HFEN_SIGMA",
+    "HFEN_TRUNCATE",
     "SSIM_K1",
     "SSIM_K2",
     "SSIM_SIGMA",
     "SSIM_TRUNCATE",
-    "HFEN_SIGMA",
-    "HFEN_TRUNCATE",
     "brain_mask",
     "hfen",
     "psnr",
