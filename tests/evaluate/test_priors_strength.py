@@ -188,3 +188,38 @@ def test_smoke_grid_two_workers_then_resume(tmp_path: Path, capsys) -> None:
     assert len(pd.read_csv(out / "results" / "runs.csv")) == len(runs)
     assert {p: p.stat().st_mtime for p in (out / "results" / "slices").iterdir()} == before
     capsys.readouterr()
+
+
+def test_cpu_and_full_budgets_plan_their_grids(tmp_path: Path) -> None:
+    """`--budget cpu` plans NP + 3 variants x 5 levels x 3 seeds (+ the run above beta_c);
+    `--budget full` trains the paper's 38 M-parameter EDSR on the GPU."""
+    from dnsp.evaluate.experiments import load_experiment
+    from dnsp.evaluate.priors_strength import _StrengthStudy, strength_plan
+    from dnsp.nets import count_parameters
+    from dnsp.train.parts import build_model
+
+    exp = load_experiment("priors-strength")
+    empty = pd.DataFrame(columns=list(RUN_COLUMNS))
+    st = _StrengthStudy(exp, "cpu", tmp_path, True, {})
+    st._dataset = "IXI"
+    items, needs = strength_plan(empty, {}, st)
+    runs = [it for it in items if hasattr(it, "seed")]
+    # NP of the two secondary conditions needs nothing and is planned from the start
+    assert len(runs) == 3 + 3 * 5 * 3 + 1 + 2 * 3 and runs[0].variant == "NP"
+    assert [it.name for it in items if not hasattr(it, "seed")] == [
+        "calibrate-LR", "calibrate-FS", "calibrate-AP"]
+    r20 = next(r for r in runs if r.variant == "FS" and r.level == "r20")
+    assert needs[r20.name] == ["calibrate-FS"]
+    cfg = st.strength_config(r20, 100.0)
+    assert cfg.loss.beta == pytest.approx(0.5) and cfg.optim.epochs == 4
+    assert cfg.data.max_patches == 4000
+    scarce = st.strength_config(st._run("FS", "r20", 0, "scarce"), 100.0)
+    assert scarce.data.train_fraction == 0.25 and scarce.data.max_patches == 1000
+    assert scarce.optim.epochs == 16
+    real = st.strength_config(st._run("NP", "none", 0, "realistic"), 0.0)
+    assert real.data.acquisition is not None and real.data.acquisition["name"] == "mixture"
+    full = _StrengthStudy(exp, "full", tmp_path, True, {})
+    full._dataset = "IXI"
+    cfg = full.strength_config(full._run("AP", "paper", 0), 1.0)
+    assert cfg.run.device == "auto" and cfg.optim.epochs == 50
+    assert 38.3e6 < count_parameters(build_model(cfg.model)) < 38.4e6
