@@ -18,6 +18,12 @@ from dnsp.metrics.records import (
     read_records_csv,
     write_records_csv,
 )
+from dnsp.metrics.texture import (
+    TextureScore,
+    flat_tissue_mask,
+    invented_texture,
+    out_of_band_residual,
+)
 
 __all__ = [
     "CSV_COLUMNS",
@@ -26,8 +32,12 @@ __all__ = [
     "SSIM_SIGMA",
     "SSIM_TRUNCATE",
     "SliceRecord",
+    "TextureScore",
     "brain_mask",
     "evaluate_slices",
+    "flat_tissue_mask",
+    "invented_texture",
+    "out_of_band_residual",
     "psnr",
     "read_records_csv",
     "ssim",
