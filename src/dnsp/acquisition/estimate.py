@@ -119,7 +119,10 @@ def noise_level(lr: np.ndarray) -> tuple[float, str]:
       blocks over the background more than :data:`HEAD_MARGIN_BLOCKS` blocks away from the
       head (head: block means, smoothed by a 2-block Gaussian, more than 10 % of the peak
       above their 5th percentile, so that an offset such as a subtracted negative minimum
-      does not matter; holes filled), exactly-zero blocks left out; ``sigma = MAD(delta) / 0.6745 /
+      does not matter; holes filled), exactly-zero blocks left out (with fewer than
+      :data:`MIN_NOISE_SAMPLES` such blocks, a small field of view: all background blocks of
+      the slices whose background is mostly not exactly zero, if at least half as many);
+      ``sigma = MAD(delta) / 0.6745 /
       sqrt(2 - pi/2)`` (Rayleigh magnitude noise has standard deviation
       ``sqrt(2 - pi/2) sigma``, and ``delta`` has the standard deviation of one voxel);
     * ``"tissue"`` (no such background: skull-stripped or masked images, or a head filling
@@ -146,6 +149,7 @@ def noise_level(lr: np.ndarray) -> tuple[float, str]:
     if not peak > 0 or min(arr.shape[1:]) < 4:
         return 0.0, "none"
     bg_vals: list[np.ndarray] = []
+    close_vals: list[np.ndarray] = []
     fg_vals: list[np.ndarray] = []
     for sl in arr / peak:
         diag, low = _blocks(sl)
@@ -154,6 +158,9 @@ def noise_level(lr: np.ndarray) -> tuple[float, str]:
         near = ndimage.binary_dilation(head, iterations=HEAD_MARGIN_BLOCKS)
         far = ~near & (np.abs(low) > 0)  # exactly-zero blocks carry no noise (masked)
         bg_vals.append(diag[far])
+        outside = ~head
+        if np.count_nonzero(low[outside]) > 0.5 * outside.sum():  # not a masked background
+            close_vals.append(diag[outside & (np.abs(low) > 0)])
         inner = ndimage.binary_erosion(head, iterations=2)
         if inner.sum() > 20:
             gy, gx = np.gradient(ndimage.gaussian_filter(low, 1.0))
@@ -163,6 +170,9 @@ def noise_level(lr: np.ndarray) -> tuple[float, str]:
     bg = np.concatenate(bg_vals) if bg_vals else np.zeros(0)
     if bg.size >= MIN_NOISE_SAMPLES:
         return float(np.median(np.abs(bg))) / 0.6745 / RAYLEIGH_STD, "background"
+    close = np.concatenate(close_vals) if close_vals else np.zeros(0)
+    if close.size >= MIN_NOISE_SAMPLES // 2:  # a small field of view: the margin dropped
+        return float(np.median(np.abs(close))) / 0.6745 / RAYLEIGH_STD, "background"
     fg = np.concatenate(fg_vals) if fg_vals else np.zeros(0)
     if fg.size >= MIN_NOISE_SAMPLES:
         return float(np.median(np.abs(fg))) / 0.6745, "tissue"
