@@ -36,7 +36,9 @@ class UpscaleReport:
     Attributes:
         path: The output written.
         acquisition: The (noise-free) acquisition model assumed for the input.
-        how: ``"given"`` or ``"estimated"``.
+        how: ``"given"``, ``"estimated"`` or ``"unknown, robust default"`` (the estimate is
+            unsure: :attr:`dnsp.acquisition.AcquisitionEstimate.confident`; the nearest model
+            is still used for the consistency check).
         noise: Estimated noise level (fraction of the 99.9th percentile) or ``None``.
         consistency_db: PSNR of the re-acquired output against the input (``inf``: exact).
     """
@@ -81,7 +83,7 @@ def assumed_acquisition(
     if min(sample.shape[1:]) < 4:
         return get_acquisition("gaussian", scale=scale), "estimated", None
     est = estimate_acquisition(sample, scale)
-    return est.acquisition, "estimated", est.noise
+    return est.acquisition, "estimated" if est.confident else "unknown, robust default", est.noise
 
 
 def assess_upscale(

@@ -1,4 +1,4 @@
-"""Image quality of SPEC section 6: PSNR, SSIM (Wang et al. 2004), HFEN, brain masks, slice CSV."""
+"""Image quality: PSNR, SSIM (SPEC sec. 6), HFEN, invented texture, brain masks, slice CSV."""
 
 from dnsp.metrics.image import (
     HFEN_SIGMA,
@@ -21,6 +21,12 @@ from dnsp.metrics.records import (
     read_records_csv,
     write_records_csv,
 )
+from dnsp.metrics.texture import (
+    TextureScore,
+    flat_tissue_mask,
+    invented_texture,
+    out_of_band_residual,
+)
 
 __all__ = [
     "CSV_COLUMNS",
@@ -31,9 +37,13 @@ __all__ = [
     "SSIM_SIGMA",
     "SSIM_TRUNCATE",
     "SliceRecord",
+    "TextureScore",
     "brain_mask",
     "evaluate_slices",
+    "flat_tissue_mask",
     "hfen",
+    "invented_texture",
+    "out_of_band_residual",
     "psnr",
     "read_records_csv",
     "ssim",
