@@ -37,7 +37,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dnsp.data.datasets import SRDataSpec, load_eval_slices
+from dnsp.data.prepare import load_eval_slices
+from dnsp.data.spec import SRDataSpec
 from dnsp.errors import InputError, Interrupted
 from dnsp.evaluate.experiments import Experiment, dotted_to_nested
 from dnsp.evaluate.priors_study_stats import (
