@@ -6,7 +6,9 @@ percentile (SPEC sec. 2); ``--slices`` central axial slices are cropped to a mul
 reduced in-plane by each acquisition model of :data:`CASES` (seeded noise), then upscaled by
 centre-aligned bicubic, zero-filling and each model. Reported: PSNR over the head box (the
 bounding box of HR > 0.05, peak 1 = the 99.9th percentile), outputs clipped to [0, 1], and the
-model's gain over the better of bicubic and zero-filling.
+model's gain over the better of bicubic and zero-filling, and the invented-texture score of
+each output (:func:`dnsp.metrics.invented_texture`: out-of-band RMS over flat bright tissue
+of the LR input, relative to the input's fine-scale fluctuation; ``tex_*`` in the JSON).
 
 Targets (issue 21): mean gain >= +1.5 dB at x2 and >= +1.0 dB at x4 over the three k-space
 cases; no noiseless case below -0.2 dB; every noisy or windowed case >= +0.5 dB; the paper's
@@ -34,6 +36,7 @@ from dnsp.data.io import load_volume
 from dnsp.data.orientation import to_axial_stack
 from dnsp.data.slicing import central_slices
 from dnsp.methods import build_method
+from dnsp.metrics import invented_texture
 from dnsp.metrics.image import psnr
 from dnsp.ops import bicubic_upscale
 from dnsp.ops.kspace import zero_fill_upscale
@@ -90,24 +93,31 @@ def measure(scale: int, model: str | None, heads: dict[str, list[np.ndarray]],
         acq = get_acquisition(scale=scale, **cfg)
         for head, stacks in heads.items():
             res: dict[str, list[float]] = {"bicubic": [], "zerofill": [], "model": []}
+            tex: dict[str, list[float]] = {"bicubic": [], "zerofill": [], "model": []}
             seconds = 0.0
             for k, hr in enumerate(stacks):
                 hr = hr[:, : hr.shape[1] // scale * scale, : hr.shape[2] // scale * scale]
                 lr = acq.simulate(torch.from_numpy(hr), torch.Generator().manual_seed(k))
-                res["bicubic"].append(head_box_psnr(bicubic_upscale(lr, scale).numpy(), hr))
-                res["zerofill"].append(head_box_psnr(zero_fill_upscale(lr, scale).numpy(), hr))
+                outs = {"bicubic": bicubic_upscale(lr, scale).numpy(),
+                        "zerofill": zero_fill_upscale(lr, scale).numpy()}
                 t0 = time.perf_counter()
-                sr = method.upscale_stack(lr.numpy(), scale)
+                outs["model"] = method.upscale_stack(lr.numpy(), scale)
                 seconds += time.perf_counter() - t0
-                res["model"].append(head_box_psnr(sr, hr))
+                for key, sr in outs.items():
+                    res[key].append(head_box_psnr(sr, hr))
+                    tex[key].append(invented_texture(lr.numpy(), sr, scale).score)
             row = {"scale": scale, "case": case, "head": head, "model_name": method.name,
-                   **{k: float(np.mean(v)) for k, v in res.items()}, "seconds": seconds}
+                   **{k: float(np.mean(v)) for k, v in res.items()},
+                   **{f"tex_{k}": float(np.mean(v)) for k, v in tex.items()},
+                   "seconds": seconds}
             row["gain"] = row["model"] - max(row["bicubic"], row["zerofill"])
             row["gain_bicubic"] = row["model"] - row["bicubic"]
             rows.append(row)
             print(f"x{scale} {case:28s} {head:9s} bicubic {row['bicubic']:6.2f} zero-fill "
                   f"{row['zerofill']:6.2f} {method.name} {row['model']:6.2f} "
-                  f"gain {row['gain']:+.2f} dB", flush=True)
+                  f"gain {row['gain']:+.2f} dB; texture bicubic {row['tex_bicubic']:.2f} "
+                  f"zero-fill {row['tex_zerofill']:.2f} model {row['tex_model']:.2f}",
+                  flush=True)
     return rows
 
 

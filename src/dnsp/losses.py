@@ -42,7 +42,7 @@ from dnsp.priors import (
     total_variation,
 )
 
-__all__ = ["PAPER_DEFAULTS", "REDUCTIONS", "VARIANTS", "DNSPLoss"]
+__all__ = ["PAPER_DEFAULTS", "REDUCTIONS", "VARIANTS", "DNSPLoss", "variant_weights"]
 
 Variant = Literal["NP", "LR", "FS", "LS", "AP", "TVLR"]
 Reduction = Literal["sum", "mean"]
@@ -56,6 +56,21 @@ _USES_RANK = {"LR", "AP", "TVLR"}
 _USES_FIXED = {"FS"}
 _USES_LEARNED = {"LS", "AP"}
 _USES_TV = {"TVLR"}
+
+
+def variant_weights(variant: str) -> tuple[str, ...]:
+    """The weights that act on the network's output in ``variant`` (table above).
+
+    Examples:
+        ``variant_weights("AP") == ("alpha", "beta")``; NP: ``()``; TVLR:
+        ``("alpha", "tv_weight")``. gamma shapes only the learnable filters.
+    """
+    name = str(variant).upper()
+    if name not in VARIANTS:
+        raise ValueError(f"unknown variant {variant!r}; valid variants: {', '.join(VARIANTS)}")
+    return tuple(w for w, on in (("alpha", name in _USES_RANK),
+                                 ("beta", name in _USES_FIXED | _USES_LEARNED),
+                                 ("tv_weight", name in _USES_TV)) if on)
 
 
 def _nonneg(name: str, value: float) -> float:

@@ -54,7 +54,7 @@ def test_noise_level_is_measured_on_the_background() -> None:
     lr = acq.simulate(hr, torch.Generator().manual_seed(0)).numpy()
     est = estimate_acquisition(lr, 2)
     assert est.noise == pytest.approx(0.03, rel=0.25)
-    assert "estimated" in est.describe() and "noise ~" in est.describe()
+    assert est.noise_source == "background" and "noise ~3." in est.describe()
     with pytest.raises(ValueError, match="lr must be"):
         estimate_acquisition(np.zeros((1, 2, 8, 8)), 2)
 

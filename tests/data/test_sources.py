@@ -1,4 +1,4 @@
-"""The data-source registry, the split modules, the thin datasets module and the 3-D option."""
+"""The data-source registry, the split modules, no re-export shims, and the 3-D option."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 import torch
 
-import dnsp.data.datasets as datasets
 from dnsp.data.prepare import prepare_sr_data
 from dnsp.data.sources import (
     Subject,
@@ -104,17 +103,6 @@ def test_stem_keeps_names_without_volume_suffix() -> None:
     assert stem("a.nii.gz") == "a" and stem("dir/b.MNC") == "dir/b" and stem("c.txt") == "c.txt"
 
 
-def test_datasets_module_re_exports_the_new_homes() -> None:
-    from dnsp.data import cache, prepare, spec, splits, stacks
-
-    assert datasets.SRDataSpec is spec.SRDataSpec
-    assert datasets.prepare_sr_data is prepare.prepare_sr_data
-    assert datasets.load_eval_slices is prepare.load_eval_slices is stacks.load_eval_slices
-    assert datasets.cache_key is cache.cache_key and datasets.DATA_VERSION == 2
-    assert datasets.split_subjects is splits.split_subjects
-    assert datasets.SOURCES == available_sources()
-
-
 def test_3d_blocks_are_an_option_of_the_same_preparation() -> None:
     spec = SRDataSpec(source="embedded", patch_depth=4, patch=16, stride=16, n_slices=12,
                       max_patches=6)
@@ -146,13 +134,15 @@ def test_custom_source_through_prepare_sr_data(make_head, monkeypatch) -> None:
     assert data.train_inputs.shape[1:] == (1, 8, 8) and data.val_subjects[0] == "s1"
 
 
-def test_datasets_shim_is_left_to_one_importer() -> None:
-    """dnsp.data.datasets re-exports old names for evaluate/priors_study.py alone; every other
-    module imports from the names' homes (spec, prepare, sources, splits, cache)."""
+def test_no_re_export_shims_left() -> None:
+    """The data package's old homes (datasets.py, lowfield.py) are gone: nothing imports them."""
     from pathlib import Path
 
-    src = Path(__file__).resolve().parents[2] / "src" / "dnsp"
-    users = sorted(str(p.relative_to(src)) for p in src.rglob("*.py")
-                   if "dnsp.data.datasets" in p.read_text(encoding="utf-8")
-                   and p.name != "datasets.py")
-    assert users == ["evaluate/priors_study.py"]
+    root = Path(__file__).resolve().parents[2]
+    data = root / "src" / "dnsp" / "data"
+    assert not (data / "datasets.py").exists() and not (data / "lowfield.py").exists()
+    users = [p for folder in ("src", "tests", "benchmarks", "tools") for p in
+             (root / folder).rglob("*.py")
+             if any(f"dnsp.data.{m}" in p.read_text(encoding="utf-8")
+                    for m in ("datasets", "lowfield")) and p.name != "test_sources.py"]
+    assert not users

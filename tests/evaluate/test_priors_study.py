@@ -15,11 +15,9 @@ from dnsp.errors import InputError
 from dnsp.evaluate.experiments import load_experiment
 from dnsp.evaluate.priors_study import (
     RUN_COLUMNS,
-    GradientProbe,
     StudyRun,
     _Study,
     adaptive_plan,
-    patch_statistics,
     run_priors_study,
     seeds_wanted,
     study_runs,
@@ -30,6 +28,7 @@ from dnsp.evaluate.priors_study_stats import (
     prior_effects,
     seed_intervals,
 )
+from dnsp.evaluate.study_parts import GradientProbe, patch_statistics
 from dnsp.losses import DNSPLoss
 from dnsp.nets import build_network, count_parameters
 from dnsp.train.parts import build_model

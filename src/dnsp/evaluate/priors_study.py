@@ -30,17 +30,15 @@ import json
 import math
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import torch
-from torch import Tensor, nn
 
-from dnsp.data.datasets import SRDataSpec, load_eval_slices
+from dnsp.data.prepare import load_eval_slices
+from dnsp.data.spec import SRDataSpec
 from dnsp.errors import InputError, Interrupted
 from dnsp.evaluate.experiments import Experiment, dotted_to_nested
 from dnsp.evaluate.priors_study_stats import (
@@ -49,19 +47,19 @@ from dnsp.evaluate.priors_study_stats import (
     write_study_report,
 )
 from dnsp.evaluate.runs import subject_runs
+from dnsp.evaluate.study_parts import GradientProbe, patch_statistics, predict_slices
 from dnsp.fsutil import atomic_path
 from dnsp.metrics import evaluate_slices, write_records_csv
 from dnsp.nets import count_parameters
 from dnsp.paths import shared_data_root
-from dnsp.priors import laplacian_variance, smoothed_rank
 from dnsp.train.checkpoint import load_checkpoint
 from dnsp.train.config import TrainConfig, config_from_dict
 from dnsp.train.data import TrainData, load_train_data
 from dnsp.train.trainer import Trainer, TrainingInterrupted, build_model
 from dnsp.yamlio import deep_merge, read_yaml
 
-__all__ = ["RUN_COLUMNS", "GradientProbe", "StudyRun", "adaptive_plan", "patch_statistics",
-           "run_priors_study", "seeds_wanted", "study_runs"]
+__all__ = ["RUN_COLUMNS", "StudyRun", "adaptive_plan", "run_priors_study", "seeds_wanted",
+           "study_runs"]
 
 _SPEC_FIELDS = set(SRDataSpec.__dataclass_fields__)
 #: Columns of ``results/runs.csv`` (one row per finished run).
@@ -164,112 +162,6 @@ def seeds_wanted(runs: pd.DataFrame, cell: tuple[str, str, str], seeds: list[int
     return want if half <= target else [*want, want[-1] + 1]
 
 
-def _norm(grads: tuple[Tensor | None, ...]) -> float:
-    """Euclidean norm of a list of gradients (None: zero)."""
-    return math.sqrt(sum(float((g.double() ** 2).sum()) for g in grads if g is not None))
-
-
-class GradientProbe:
-    """``on_step`` callback: ||grad of the priors|| / ||grad of the reconstruction term||.
-
-    Both gradients are taken over the network's parameters on a fixed probe batch (the priors
-    are the loss minus its data term; gamma S does not depend on the network). Nothing is
-    accumulated into ``.grad`` and no random numbers are drawn, so training is unchanged.
-    Each sample is appended to ``path`` (JSON lines) so that a resumed run keeps them.
-
-    Args:
-        x: Probe inputs (B, C, H, W).
-        y: Probe targets (B, 1, H, W).
-        every: Sample every this many optimiser steps.
-        path: JSON-lines file the samples are appended to.
-    """
-
-    def __init__(self, x: Tensor, y: Tensor, every: int, path: Path) -> None:
-        if every < 1:
-            raise InputError(f"study.grad_every must be >= 1, got {every}")
-        self.x, self.y, self.every, self.path = x, y, int(every), path
-
-    @staticmethod
-    def ratio(net: nn.Module, crit: nn.Module, x: Tensor, y: Tensor) -> tuple[float, float]:
-        """(||grad priors||, ||grad reconstruction||) over ``net``'s trainable parameters."""
-        params = [p for p in net.parameters() if p.requires_grad]
-        pred = net(x)
-        total = crit(pred, y)
-        diff = (pred - y).flatten(1)
-        recon = (0.5 * diff.pow(2).sum(1) if crit.reduction == "sum"
-                 else diff.pow(2).mean(1)).mean()
-        g_rec = torch.autograd.grad(recon, params, retain_graph=True)
-        g_pri = torch.autograd.grad(total - recon, params, allow_unused=True)
-        return _norm(g_pri), _norm(g_rec)
-
-    def __call__(self, trainer: Trainer, step: int) -> None:
-        if step % self.every:
-            return
-        dev = trainer.device
-        prior, rec = self.ratio(trainer.model, trainer.crit, self.x.to(dev), self.y.to(dev))
-        line = {"step": step, "prior": prior, "recon": rec,
-                "ratio": prior / rec if rec > 0 else float("nan")}
-        with self.path.open("a", encoding="utf-8") as f:
-            f.write(json.dumps(line) + "\n")
-
-    def read(self) -> pd.DataFrame:
-        """The samples written so far, one per step (a resumed run's repeats replaced)."""
-        if not self.path.is_file():
-            return pd.DataFrame(columns=["step", "prior", "recon", "ratio"])
-        rows = [json.loads(t) for t in self.path.read_text().splitlines() if t.strip()]
-        df = pd.DataFrame(rows, columns=["step", "prior", "recon", "ratio"])
-        return df.drop_duplicates("step", keep="last").sort_values("step")
-
-
-def _patches(img: np.ndarray, ref: np.ndarray, size: int) -> Iterator[tuple[int, int]]:
-    for i in range(0, img.shape[-2] - size + 1, size):
-        for j in range(0, img.shape[-1] - size + 1, size):
-            if (ref[i:i + size, j:j + size] > 0.1).mean() >= 0.5:
-                yield i, j
-
-
-def patch_statistics(pred: np.ndarray, hr: np.ndarray, size: int = 40, delta: float = 0.01,
-                     max_patches: int = 512) -> dict[str, float]:
-    """Mean smoothed rank and Laplacian variance of output and HR patches.
-
-    Patches are the non-overlapping ``size`` x ``size`` tiles of each slice whose HR is at
-    least half foreground (> 0.1); at most ``max_patches``, evenly spaced.
-
-    Args:
-        pred: Outputs (N, H, W) in [0, 1].
-        hr: HR slices (N, H, W).
-        size: Patch size (the training patch size).
-        delta: Width of the smoothed rank (the loss's delta).
-        max_patches: Cap on the number of patches.
-
-    Returns:
-        ``rank_out``, ``rank_hr``, ``lapvar_out``, ``lapvar_hr`` (NaN when no tile qualifies).
-    """
-    if pred.shape != hr.shape or pred.ndim != 3:
-        raise ValueError(f"pred {pred.shape} and hr {hr.shape} must be equal (N, H, W) arrays")
-    where = [(k, i, j) for k in range(hr.shape[0]) for i, j in _patches(pred[k], hr[k], size)]
-    if not where:
-        return dict.fromkeys(("rank_out", "rank_hr", "lapvar_out", "lapvar_hr"), float("nan"))
-    pick = np.unique(np.linspace(0, len(where) - 1, min(max_patches, len(where))).astype(int))
-    out: dict[str, float] = {}
-    for key, arr in (("out", pred), ("hr", hr)):
-        t = torch.from_numpy(np.stack([arr[k, i:i + size, j:j + size]
-                                       for k, i, j in (where[p] for p in pick)])).double()
-        out[f"rank_{key}"] = float(smoothed_rank(t, delta).mean())
-        out[f"lapvar_{key}"] = float(laplacian_variance(t).mean())
-    return {k: out[k] for k in ("rank_out", "rank_hr", "lapvar_out", "lapvar_hr")}
-
-
-@torch.no_grad()
-def _predict(net: nn.Module, cfg: TrainConfig, lr: np.ndarray, chunk: int = 8) -> np.ndarray:
-    """Outputs (N, H, W) of ``net`` for LR slices, inputs formed as in training."""
-    net.eval()
-    form = cfg.data.to_spec().network_input
-    x = form(torch.from_numpy(np.ascontiguousarray(lr, dtype=np.float32)))
-    out = torch.cat([net(x[k:k + chunk]) for k in range(0, x.shape[0], chunk)])
-    return np.clip(out[:, 0].numpy(), 0.0, 1.0)
-
-
 class _Study:
     """State of one study invocation: configs, cached data and evaluation sets."""
 
@@ -293,7 +185,8 @@ class _Study:
         return {**data, **(self.degradations[degradation] or {}),
                 "cache_dir": str(self.out / "cache")}
 
-    def config(self, r: StudyRun) -> TrainConfig:
+    def config(self, r: StudyRun, extra: dict[str, Any] | None = None) -> TrainConfig:
+        """The run's training config; ``extra`` (nested) is merged last."""
         exp, cap = self.exp, self.capacities[r.capacity]
         method = next(m for m in exp.methods if m.name == r.variant)
         cfg = deep_merge(exp.train, method.train or {})
@@ -307,7 +200,7 @@ class _Study:
         cfg = deep_merge(cfg, {"name": r.name, "run": {
             "out_dir": str(self.out / "runs" / r.name), "seed": r.seed,
             "progress": not self.quiet}})
-        return config_from_dict(cfg).validate()
+        return config_from_dict(deep_merge(cfg, extra or {})).validate()
 
     def train_data(self, cfg: TrainConfig, r: StudyRun) -> TrainData:
         key = (r.dataset, r.degradation)
@@ -354,7 +247,7 @@ class _Study:
         net = build_model(cfg.model)
         net.load_state_dict(load_checkpoint(run_dir / "last.pt")["model"])
         hr, lr, subjects, slices = self.eval_set(cfg, r)
-        pred = _predict(net, cfg, lr)
+        pred = predict_slices(net, cfg, lr)
         records = []
         for subject, a, b in subject_runs(subjects):
             records += evaluate_slices(pred[a:b], hr[a:b], method=r.variant, dataset=r.dataset,

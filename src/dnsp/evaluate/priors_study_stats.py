@@ -100,8 +100,8 @@ def _complete(df: pd.DataFrame, reference: str) -> pd.DataFrame:
     return df[df["variant"].isin(variants) & df["capacity"].isin(keep_caps)]
 
 
-def mixed_model(slices: pd.DataFrame, reference: str = "NP", level: float = 0.95
-                ) -> tuple[pd.DataFrame, str]:
+def mixed_model(slices: pd.DataFrame, reference: str = "NP", level: float = 0.95,
+                value: str = "psnr") -> tuple[pd.DataFrame, str]:
     """Fit ``psnr ~ variant * capacity * degradation`` with random subject, seed, seed x subject.
 
     Args:
@@ -109,6 +109,7 @@ def mixed_model(slices: pd.DataFrame, reference: str = "NP", level: float = 0.95
             seed, subject, psnr.
         reference: Treatment reference of the variant factor.
         level: Confidence level of the contrasts (normal quantile, as statsmodels reports).
+        value: The modelled per-slice column (``psnr``; ``hfen`` or another measure).
 
     Returns:
         (contrasts: one row per capacity x degradation x variant with estimate, se, ci_low,
@@ -116,7 +117,7 @@ def mixed_model(slices: pd.DataFrame, reference: str = "NP", level: float = 0.95
         when the data cannot support the model (fewer than two variants or seeds).
     """
     df = slices.groupby(["run", *_CELL, "params", "variant", "seed", "subject"],
-                        as_index=False)["psnr"].mean()
+                        as_index=False)[value].mean()
     df = _complete(df, reference)
     if df["variant"].nunique() < 2 or df["seed"].nunique() < 2:
         return pd.DataFrame(), ("not fitted: it needs at least two variants, one of them "
@@ -131,7 +132,7 @@ def mixed_model(slices: pd.DataFrame, reference: str = "NP", level: float = 0.95
         vc.update({"subject": "0 + C(subject)", "seed:subject": "0 + C(init_subject)"})
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        model = smf.mixedlm(f"psnr ~ {rhs}", df, groups="one", re_formula="0", vc_formula=vc)
+        model = smf.mixedlm(f"{value} ~ {rhs}", df, groups="one", re_formula="0", vc_formula=vc)
         fit = model.fit(reml=True, method=["powell", "lbfgs"])  # lbfgs alone stalls here
     cells = df.drop_duplicates(["variant", "capacity", "degradation"])
     x = patsy.dmatrix(rhs, cells, return_type="dataframe")
@@ -154,11 +155,12 @@ def mixed_model(slices: pd.DataFrame, reference: str = "NP", level: float = 0.95
     names = list(vc)
     vcomp = dict(zip(model.exog_vc.names, np.atleast_1d(fit.vcomp), strict=False))
     issues = sorted({str(w.message).split(".")[0] for w in caught})
-    text = (f"MixedLM (REML) `psnr ~ {rhs}` on {len(df)} per-run, per-subject mean PSNRs "
+    unit = " dB^2" if value.startswith("psnr") else ""
+    text = (f"MixedLM (REML) `{value} ~ {rhs}` on {len(df)} per-run, per-subject means "
             f"({df['run'].nunique()} runs, {df['subject'].nunique()} subjects); random "
-            f"intercepts: " + ", ".join(f"{n} (variance {vcomp.get(n, math.nan):.3g} dB^2)"
+            f"intercepts: " + ", ".join(f"{n} (variance {vcomp.get(n, math.nan):.3g}{unit})"
                                         for n in names)
-            + f", residual variance {fit.scale:.3g} dB^2; converged: {fit.converged}"
+            + f", residual variance {fit.scale:.3g}{unit}; converged: {fit.converged}"
             + (f"; warnings: {'; '.join(issues)}" if issues else "") + ".")
     return pd.DataFrame(rows), text
 

@@ -26,6 +26,7 @@ from dnsp.data.prepare import load_eval_slices
 from dnsp.data.spec import SRDataSpec, discover_subjects
 from dnsp.errors import InputError, Interrupted
 from dnsp.evaluate.experiments import Budget, DatasetDef, Experiment, MethodDef, dotted_to_nested
+from dnsp.evaluate.priors_strength import run_priors_strength
 from dnsp.evaluate.priors_study import run_priors_study
 from dnsp.evaluate.reporting import build_report
 from dnsp.evaluate.runs import EvalSet, evaluate_method, load_eval_set, subject_runs
@@ -171,6 +172,7 @@ def reproduce(
     exp: Experiment, budget_name: str, out_dir: str | Path, *, quiet: bool = False,
     overrides: dict[str, Any] | None = None,
     report_hook: Callable[[Any, pd.DataFrame], None] | None = None,
+    workers: int = 1, threads: int | None = None,
     log: Log | None = None,
 ) -> ReproduceResult:
     """Run ``exp`` under the budget ``budget_name`` into ``out_dir`` (resumable).
@@ -184,12 +186,18 @@ def reproduce(
             (e.g. ``{"loss.reduction": "sum"}``).
         report_hook: Called as ``hook(report, results)`` before the report is written (the
             demo adds its own sections this way).
+        workers: Worker processes sharing ``out_dir`` (priors-strength only).
+        threads: torch threads per worker (priors-strength only; default: torch's choice).
         log: Called with one progress line per step (dataset prepared, method run, training
             started); ``None``: no lines (the command line passes a printer).
     """
     say = log or _silent
     if exp.name == "priors-study":  # a seeded grid with its own runner and report (issue 17)
         res = run_priors_study(exp, budget_name, out_dir, quiet=quiet, overrides=overrides)
+        return ReproduceResult(Path(out_dir), *res)
+    if exp.name == "priors-strength":  # the priors at measured strengths (issue 29)
+        res = run_priors_strength(exp, budget_name, out_dir, quiet=quiet, overrides=overrides,
+                                  workers=workers, threads=threads)
         return ReproduceResult(Path(out_dir), *res)
     budget = exp.budget(budget_name)
     out = Path(out_dir)

@@ -36,7 +36,9 @@ class UpscaleReport:
     Attributes:
         path: The output written.
         acquisition: The (noise-free) acquisition model assumed for the input.
-        how: ``"given"`` or ``"estimated"``.
+        how: ``"given"``, ``"estimated"`` or ``"unknown, robust default"`` (the estimate is
+            unsure: :attr:`dnsp.acquisition.AcquisitionEstimate.confident`; the nearest model
+            is still used for the consistency check).
         noise: Estimated noise level (fraction of the 99.9th percentile) or ``None``.
         consistency_db: PSNR of the re-acquired output against the input (``inf``: exact).
     """
@@ -82,7 +84,8 @@ def assumed_acquisition(
         estimate = estimate_volume(stack, scale)
     if estimate is None:  # slices too small to measure: the default model
         return default_acquisition(scale), "estimated", None
-    return estimate.acquisition, "estimated", estimate.noise
+    how = "estimated" if estimate.confident else "unknown, robust default"
+    return estimate.acquisition, how, estimate.noise
 
 
 def assess_upscale(

@@ -1,0 +1,84 @@
+"""The estimator says how sure it is, and measures noise apart from ringing and offsets."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from dnsp.acquisition import AcquisitionEstimate, estimate_acquisition, get_acquisition
+from dnsp.acquisition.estimate import noise_level
+
+
+def _head(n: int = 96, seed: int = 0) -> np.ndarray:
+    """A small head (textured ellipse) in a large empty field: room for a far background."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[:n, :n] / n - 0.5
+    head = (x / 0.25) ** 2 + (y / 0.3) ** 2 < 1
+    tex = np.zeros((n, n))
+    for _ in range(20):
+        cy, cx, r = [*rng.uniform(-0.2, 0.2, 2).tolist(), rng.uniform(0.02, 0.05)]
+        tex += 0.3 * (((x - cx) ** 2 + (y - cy) ** 2) < r * r)
+    return (head * (0.5 + tex)).astype(np.float32)
+
+
+def _lr(name: str, noise: float, **kw: object) -> np.ndarray:
+    hr = torch.from_numpy(np.stack([_head(seed=k) for k in range(4)]))
+    acq = get_acquisition(name, scale=2, noise=noise, **kw)
+    return acq.simulate(hr, torch.Generator().manual_seed(0)).numpy()
+
+
+@pytest.mark.parametrize("level", [0.01, 0.03])
+def test_noise_is_measured_on_the_far_background(level: float) -> None:
+    lr = _lr("kspace", level)
+    sigma, source = noise_level(lr)
+    assert source == "background"
+    assert sigma == pytest.approx(level, rel=0.3)
+
+
+def test_ringing_and_an_offset_are_not_noise() -> None:
+    """Noise-free k-space truncation: ringing, and the minimum subtracted as by the intensity
+    map (it lifts the whole background), must not read as percent-level noise."""
+    lr = _lr("kspace", 0.0)
+    assert lr.min() < 0  # Gibbs undershoot
+    shifted = (lr - lr.min()) / np.percentile(lr - lr.min(), 99.9)
+    sigma, source = noise_level(shifted)
+    assert source == "background" and sigma < 0.005
+    est = estimate_acquisition(shifted, 2)
+    assert est.noise < 0.005  # low enough for the k-space projection (PROJECT_BELOW_NOISE)
+
+
+def test_masked_image_falls_back_to_tissue_or_none() -> None:
+    img = np.stack([_head(seed=k) for k in range(2)])  # background exactly zero
+    _, source = noise_level(img)
+    assert source == "tissue"
+    assert noise_level(np.zeros((2, 16, 16))) == (0.0, "none")
+    with pytest.raises(ValueError, match="lr must be"):
+        noise_level(np.zeros((1, 2, 8, 8)))
+
+
+def test_labels_confidence_and_unknown() -> None:
+    sharp = estimate_acquisition(_lr("kspace", 0.0), 2)
+    smooth = estimate_acquisition(_lr("gaussian", 0.0), 2)
+    assert isinstance(sharp, AcquisitionEstimate)
+    assert sharp.acquisition.name == "kspace" and smooth.acquisition.name == "gaussian"
+    for est in (sharp, smooth):
+        assert 0.0 <= est.confidence <= 1.0 and est.label in ("kspace", "gaussian", "unknown")
+        assert est.confident == (est.label != "unknown")
+    assert smooth.label == "gaussian" and smooth.confidence > 0.5
+    assert "estimated, confidence" in smooth.describe()
+    # a spectrum between the two families: unsure, reported as the robust default
+    mid = 0.7 * _lr("kspace", 0.0) + 0.3 * _lr("gaussian", 0.0)
+    est = estimate_acquisition(mid, 2)
+    assert est.label == "unknown" and est.confidence < 0.5
+    assert est.describe().startswith("unknown (robust default; nearest ")
+
+
+def test_unknown_is_said_in_words() -> None:
+    est = AcquisitionEstimate(get_acquisition("gaussian", scale=2), 0.012, (0.3, 0.5, 0.2),
+                              0.3, "unknown", "tissue")
+    assert not est.confident
+    assert est.describe() == ("unknown (robust default; nearest gaussian x2, confidence "
+                              "0.30; noise <= 1.2% (tissue))")
+    legacy = AcquisitionEstimate(get_acquisition("kspace", scale=2), 0.0, (0.5, 1.0, 0.0))
+    assert legacy.confident and "noise not measurable" in legacy.describe()
