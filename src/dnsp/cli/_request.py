@@ -123,6 +123,11 @@ def add_upscale_arguments(parser: argparse.ArgumentParser, *, scale_default: int
                         metavar="K", help="average the network over K flips/rotations of each "
                         "slice (1, 2, 4 or 8; K times the network time; default: the model's "
                         "own setting, shown by dnsp upscale --list-models)")
+    parser.add_argument("--gate", type=float, default=None, metavar="K",
+                        help="noise gate on what a network adds beyond the input's band: "
+                        "fades it where it is weaker than K times the input's noise, so "
+                        "that a scan's noise is not turned into texture (0: off; default 2, "
+                        "docs/acquisition.md)")
     parser.add_argument("--tile-pixels", type=int, default=None, metavar="N",
                         help="largest tile (HR pixels, overlap included) per network call; "
                         "bounds memory (default 1048576 = 1024 x 1024)")
@@ -254,15 +259,24 @@ def build_method(args: argparse.Namespace, scale: int, acquisition: Acquisition 
     from dnsp.methods import MODEL_PREFIX
     from dnsp.methods import build_method as build
     from dnsp.methods.tiling import auto_threads
+    from dnsp.ops.band_gate import DEFAULT_GATE
 
     method = args.method.lower() if args.method else None
     spec = method or (MODEL_PREFIX + args.model if args.model else None)
     try:
         # bicubic keeps every intensity (unclipped); LRTV and SRSW clip to [0, 1] as evaluated
+        network = spec is None or spec.startswith(MODEL_PREFIX)
+        if args.gate is not None and not network:
+            raise InputError(f"--gate is for networks, not --method {spec}")
+        if args.gate is not None and not args.gate >= 0:
+            raise InputError(f"--gate must be >= 0, got {args.gate}")
         return build(spec, scale, device=args.device, acquisition=acquisition,
                      params={"clip": False} if spec == "bicubic" else None,
                      threads=args.threads if args.threads is not None else auto_threads(),
-                     max_pixels=args.tile_pixels, ensemble=args.ensemble)
+                     max_pixels=args.tile_pixels, ensemble=args.ensemble,
+                     given=acquisition is not None,
+                     gate=DEFAULT_GATE if args.gate is None else args.gate,
+                     keep_range=network)
     except ValueError as exc:  # e.g. a tile too small for the network's margin
         raise InputError(str(exc)) from exc
 
@@ -314,7 +328,8 @@ def _through_plane_refusals(args: argparse.Namespace, scale: int | None) -> None
         raise InputError("--through-plane writes NIfTI: --format dicom is not available")
     if scale is None:
         for flag, value in (("--model", args.model), ("--method", args.method),
-                            ("--ensemble", args.ensemble), ("--tile-pixels", args.tile_pixels)):
+                            ("--ensemble", args.ensemble), ("--tile-pixels", args.tile_pixels),
+                            ("--gate", args.gate)):
             if value is not None:
                 raise InputError(f"{flag} is for the in-plane step of --through-plane: give "
                                  "--scale too")

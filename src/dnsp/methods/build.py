@@ -76,6 +76,9 @@ def build_method(
     max_pixels: int | None = None,
     ensemble: int | None = None,
     models_folder: str | os.PathLike[str] | None = None,
+    given: bool = False,
+    gate: float = 0.0,
+    keep_range: bool = False,
 ) -> SRMethod:
     """Build the SR method named by ``spec`` (see the module docstring).
 
@@ -95,6 +98,13 @@ def build_method(
         ensemble: Self-ensemble size of a network (1, 2, 4, 8; ``None``: the model's own
             setting, manifest field ``ensemble``; 1 for checkpoints).
         models_folder: Use this models folder instead of the shipped one.
+        given: ``acquisition`` is what the user says the input is (not a default): with
+            ``spec=None`` the shipped model for that acquisition is taken
+            (:func:`~dnsp.methods.pretrained.default_model`), and a linear one is the
+            network's data-consistency projection, weighted by the input's noise.
+        gate: Strength of a network's out-of-band noise gate (0: off;
+            :data:`dnsp.ops.band_gate.DEFAULT_GATE` for ``dnsp upscale``).
+        keep_range: Keep a network's output at or above the input's minimum.
 
     Returns:
         An :class:`~dnsp.methods.base.SRMethod`.
@@ -116,7 +126,7 @@ def build_method(
                          f"({', '.join(available_methods())}), not for the network {spec!r}")
     acq = _acquisition(scale, acquisition)
     if text is None:
-        model = default_model(acq.scale, models_folder)
+        model = default_model(acq.scale, models_folder, acquisition=acq if given else None)
     elif text.startswith(MODEL_PREFIX):
         model = text[len(MODEL_PREFIX):]
     elif Path(text).exists() or text in _shipped_names(models_folder):
@@ -133,10 +143,18 @@ def build_method(
             "or choose another model"
         )
     inputs = None if info.inputs is None else NetworkInput(acq.scale, tuple(info.inputs))
+    projector = acq if given and acq.linear and acq.scale > 1 else None
+    if projector is not None and info.inputs is None:
+        # a single-input network is fed as it was trained (bicubic), whatever the data's
+        # acquisition: the given model is the projection's
+        acq = default_acquisition(acq.scale)
     return NetworkMethod(net, acquisition=acq, name=name or info.name,
                          device=resolve_device(device, option="--device"),
                          max_pixels=max_pixels or DEFAULT_MAX_PIXELS, threads=threads,
                          ensemble=ensemble if ensemble is not None else info.ensemble,
                          inputs=inputs,
-                         # models trained on several acquisitions: project onto k-space data
-                         consistency="auto" if info.meta.get("acquisition") else "off")
+                         # models trained on several acquisitions: project onto k-space data;
+                         # a given linear acquisition: onto its own data, weighted by noise
+                         consistency=("auto" if info.meta.get("acquisition") or projector
+                                      else "off"),
+                         projector=projector, gate=gate, keep_range=keep_range)

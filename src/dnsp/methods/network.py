@@ -22,7 +22,12 @@ HR estimate; only F is used at inference (SPEC section 1). :class:`NetworkMethod
    scan itself rather than an estimate of the HR image,
 5. optionally averages the network over ``ensemble`` flips/rotations of its input (the
    geometric self-ensemble of EDSR+, Lim et al. 2017): ``F_ens(X) = 1/K sum_k T_k^-1 F(T_k X)``
-   over the first K of :data:`DIHEDRAL` (K = 1, 2, 4 or 8; K network calls per slice).
+   over the first K of :data:`DIHEDRAL` (K = 1, 2, 4 or 8; K network calls per slice),
+6. optionally fades what the output adds beyond the input's band where it is weak against
+   the input's noise (``gate``, :func:`dnsp.ops.band_gate.band_gate`: real scans' noise is
+   not turned into texture), then projects the output onto the data with the acquisition's
+   own operator (``consistency``, ``projector``; weighted by the noise), then keeps it above
+   the input's minimum (``keep_range``).
 
 Everything runs under :func:`torch.inference_mode` in float32.
 """
@@ -54,6 +59,7 @@ from dnsp.methods.tiling import (
     torch_threads,
 )
 from dnsp.ops import check_scale, dihedral_inverse, dihedral_transform
+from dnsp.ops.band_gate import band_gate
 
 __all__ = [
     "CHANNELS_LAST",
@@ -120,15 +126,24 @@ class NetworkMethod:
             networks trained on several acquisitions; ``None``: the acquisition's single
             network input. Channel 0 is the image that tiling, background detection and the
             out-of-range part use.
-        consistency: ``"off"``; ``"on"``: project the output onto the data as a noise-free
-            k-space truncation at the method's scale
-            (:meth:`dnsp.acquisition.Acquisition.project`): the measured band then comes from
-            the input and the network adds only what lies beyond it (measured gains in
-            docs/acquisition.md); ``"auto"``: ``"on"`` when the LR slices look like a
-            noise-free k-space truncation (:func:`dnsp.acquisition.estimate_acquisition`:
-            ``kspace`` with estimated noise below :data:`PROJECT_BELOW_NOISE`), decided per
-            call of :meth:`upscale_stack`, or once per volume by :meth:`for_volume`. On noisy
-            inputs the network's denoising of the measured band is kept.
+        consistency: ``"off"``; ``"on"``: project the output onto the data
+            (:meth:`dnsp.acquisition.Acquisition.project` of ``projector``, by default a
+            noise-free k-space truncation at the method's scale): the measured data then come
+            from the input and the network adds only what the acquisition does not measure
+            (measured gains in docs/acquisition.md); ``"auto"``: with a ``projector``, the
+            projection weighted by the input's noise (:meth:`projection_weight`); without
+            one, ``"on"`` when the LR slices look like a noise-free k-space truncation
+            (:func:`dnsp.acquisition.estimate_acquisition`: ``kspace`` with estimated noise
+            below :data:`PROJECT_BELOW_NOISE`); decided per call of :meth:`upscale_stack`,
+            or once per volume by :meth:`for_volume`. On noisy inputs the network's
+            denoising of the measured data is kept.
+        projector: The linear acquisition model the input is known to come from (the user
+            named it), whose operator the projection uses; ``None``: k-space truncation.
+        gate: Strength k of the out-of-band noise gate (:func:`dnsp.ops.band_gate.band_gate`;
+            0: off). Needs the input's noise: fixed per volume by :meth:`for_volume`, else
+            measured on each call.
+        keep_range: Keep the output at or above the input's minimum (the projection and
+            sharpening otherwise undershoot at the edge of a skull-stripped brain).
         channels_last: Run the network with its weights and inputs in channels-last memory
             order (NHWC), which the CPU convolution backend (oneDNN) computes about 1.8x
             faster than the default order for these networks (docs/upscale.md); the network
@@ -163,6 +178,9 @@ class NetworkMethod:
         inputs: NetworkInput | None = None,
         consistency: Literal["off", "on", "auto"] = "off",
         channels_last: bool | None = None,
+        projector: Acquisition | None = None,
+        gate: float = 0.0,
+        keep_range: bool = False,
     ) -> None:
         if ensemble not in ENSEMBLE_SIZES:
             raise ValueError(f"ensemble must be one of {ENSEMBLE_SIZES}, got {ensemble!r}")
@@ -179,6 +197,18 @@ class NetworkMethod:
         if consistency not in ("off", "on", "auto"):
             raise ValueError(f"consistency must be 'off', 'on' or 'auto', got {consistency!r}")
         self.consistency = consistency
+        if projector is not None and (projector.scale != self.scale or not projector.linear):
+            raise ValueError(f"the projector must be a linear model at x{self.scale}, got "
+                             f"{projector.describe()}")
+        self.projector = projector
+        #: weight of the projection when ``consistency`` is "on" (set by :meth:`for_volume`)
+        self.weight = 1.0
+        if not gate >= 0:
+            raise ValueError(f"gate must be >= 0, got {gate!r}")
+        self.gate = float(gate)
+        self.keep_range = bool(keep_range)
+        #: the input's noise (fraction of the intensity scale), fixed by :meth:`for_volume`
+        self.noise: float | None = None
         # the k-space model of the projection (its projector is cached per slice shape)
         self._kspace = get_acquisition("kspace", scale=self.scale) if self.scale > 1 else None
         self.device = resolve_device(device)
@@ -302,15 +332,48 @@ class NetworkMethod:
                 if rest is not None:
                     xs += rest
                 out[i] = xs.numpy()
-        return self._data_consistency(arr, out)
+        noise = self.noise
+        if noise is None and (self.gate > 0 or (self.consistency == "auto"
+                                                 and self.projector is not None)):
+            noise = estimate_acquisition(np.clip(arr, 0.0, 1.0), s).noise
+        if self.gate > 0 and s > 1 and noise:
+            out = band_gate(torch.from_numpy(out), s, noise, self.gate).numpy()
+        out = self._data_consistency(arr, out, noise)
+        if self.keep_range:
+            np.maximum(out, arr.min(), out=out)
+        return out
 
     def wants_projection(self, lr: np.ndarray) -> bool:
         """Whether ``consistency`` projects the output of the LR slices ``lr`` (N, h, w)."""
+        return self._weight(lr, None) > 0
+
+    @staticmethod
+    def projection_weight(noise: float) -> float:
+        """Weight w of the projection ``O + w A^+ (y - A O)`` onto data with this noise.
+
+        1 up to :data:`PROJECT_BELOW_NOISE` (tau), ``(tau / noise)^2`` above: the data are
+        trusted less than the network's estimate of the measured band as the noise grows
+        (the MAP step of a Gaussian prior of spread tau around the network's output, for
+        an acquisition with orthonormal rows, is ``tau^2 / (tau^2 + noise^2)``; the dead zone
+        absorbs the estimator's reading of ringing as noise, about 0.7 % on noise-free
+        k-space data).
+        """
+        if not noise >= 0:
+            raise ValueError(f"noise must be >= 0, got {noise!r}")
+        tau = PROJECT_BELOW_NOISE
+        return 1.0 if noise <= tau else (tau / noise) ** 2
+
+    def _weight(self, lr: np.ndarray, noise: float | None) -> float:
+        """The projection weight for the LR slices ``lr`` (0: no projection)."""
         if self.consistency == "off" or self.scale < 2 or min(lr.shape[-2:]) < 4:
-            return False
+            return 0.0
         if self.consistency == "on":
-            return True
-        return self._projects(estimate_acquisition(np.clip(lr, 0.0, 1.0), self.scale))
+            return self.weight
+        if self.projector is not None:
+            if noise is None:
+                noise = estimate_acquisition(np.clip(lr, 0.0, 1.0), self.scale).noise
+            return self.projection_weight(noise)
+        return float(self._projects(estimate_acquisition(np.clip(lr, 0.0, 1.0), self.scale)))
 
     @staticmethod
     def _projects(estimate: AcquisitionEstimate | None) -> bool:
@@ -335,19 +398,29 @@ class NetworkMethod:
             ``self`` unless ``consistency`` is ``"auto"``; else a shallow copy (same network)
             with ``"on"`` or ``"off"``, so that every batch of the volume is treated alike.
         """
-        if self.consistency != "auto":
+        if self.consistency != "auto" and self.gate == 0:
             return self
         fixed = copy.copy(self)
         if lr_sample is not None and estimate is None:
-            on = self.wants_projection(lr_sample)
-        else:
-            on = self.scale >= 2 and self._projects(estimate)
-        fixed.consistency = "on" if on else "off"
+            estimate = estimate_acquisition(np.clip(lr_sample, 0.0, 1.0), self.scale)
+        fixed.noise = None if estimate is None else float(estimate.noise)
+        if self.consistency == "auto":
+            if self.projector is not None:
+                w = 0.0 if fixed.noise is None else self.projection_weight(fixed.noise)
+            else:
+                w = float(self.scale >= 2 and self._projects(estimate))
+            fixed.consistency = "on" if w > 0 else "off"
+            fixed.weight = w if w > 0 else 1.0
         return fixed
 
-    def _data_consistency(self, lr: np.ndarray, out: np.ndarray) -> np.ndarray:
-        """The output projected onto the data when :meth:`wants_projection` says so."""
-        if self._kspace is None or not self.wants_projection(lr):
+    def _data_consistency(self, lr: np.ndarray, out: np.ndarray, noise: float | None
+                          ) -> np.ndarray:
+        """The output projected onto the data, weighted by :meth:`_weight`."""
+        model = self.projector or self._kspace
+        w = 0.0 if model is None else self._weight(lr, noise)
+        if w <= 0:
             return out
-        proj = self._kspace.project(torch.from_numpy(out), torch.from_numpy(lr))
-        return proj.numpy().astype(np.float32, copy=False)
+        proj = model.project(torch.from_numpy(out), torch.from_numpy(lr)).numpy()
+        if w < 1:
+            proj = out + w * (proj - out)
+        return proj.astype(np.float32, copy=False)

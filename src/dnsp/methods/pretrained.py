@@ -36,6 +36,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from dnsp.acquisition import Acquisition
 from dnsp.checkpoint_io import read_torch_file
 from dnsp.errors import InputError
 from dnsp.fsutil import atomic_path
@@ -149,8 +150,14 @@ def available_models(folder: str | os.PathLike[str] | None = None) -> list[Model
     return [_info_from_entry(n, e, root) for n, e in sorted(manifest["models"].items())]
 
 
-def default_model(scale: int, folder: str | os.PathLike[str] | None = None) -> str:
-    """Name of the default shipped model for ``scale``.
+def default_model(scale: int, folder: str | os.PathLike[str] | None = None,
+                  acquisition: Acquisition | None = None) -> str:
+    """Name of the default shipped model for ``scale``, or for a named acquisition.
+
+    The manifest's ``defaults`` map a scale to the robust default (trained on a mixture of
+    acquisitions); its ``acquisition_defaults`` map an acquisition name and a scale to the
+    model trained for that acquisition (``gaussian``: the paper models). An acquisition
+    without a model of its own (e.g. ``kspace``) gets the robust default.
 
     Raises:
         InputError: If no shipped model exists for this scale.
@@ -159,7 +166,12 @@ def default_model(scale: int, folder: str | os.PathLike[str] | None = None) -> s
     if not (root / _MANIFEST).is_file():
         raise InputError(f"no pretrained model for x{scale}: no shipped models are installed "
                          f"({root / _MANIFEST} is missing); use --model or --method")
-    defaults = read_manifest(root).get("defaults", {})
+    manifest = read_manifest(root)
+    defaults = manifest.get("defaults", {})
+    if acquisition is not None:
+        own = (manifest.get("acquisition_defaults", {}).get(acquisition.name) or {})
+        if str(int(scale)) in own:
+            return str(own[str(int(scale))])
     name = defaults.get(str(int(scale)))
     if name is None:
         have = ", ".join(f"x{k}" for k in sorted(defaults)) or "none"

@@ -1,0 +1,112 @@
+"""Issue 28 at the method level: the model for a named acquisition, data consistency with the
+acquisition's own operator (weighted by noise), the out-of-band noise gate, the range floor."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from dnsp.acquisition import get_acquisition
+from dnsp.cli import main
+from dnsp.methods import build_method
+from dnsp.methods.network import PROJECT_BELOW_NOISE, NetworkMethod
+from dnsp.methods.pretrained import default_model
+from dnsp.metrics import invented_texture
+from dnsp.ops.band_gate import DEFAULT_GATE
+
+from .conftest import phantom_stack
+
+
+def _consistency(acq, lr: np.ndarray, out: np.ndarray) -> float:
+    """PSNR (dB, peak 1) of the output re-acquired noise-free against the input."""
+    op = acq.operator(out.shape[-2], out.shape[-1], torch.float64)
+    back = op.forward(torch.from_numpy(out.astype(np.float64))).numpy()
+    mse = float(np.mean((back - lr) ** 2))
+    return math.inf if mse == 0 else 10 * math.log10(1.0 / mse)
+
+
+def test_named_acquisition_routes_to_its_model() -> None:
+    gauss = get_acquisition("gaussian", scale=2)
+    assert default_model(2) == "dnsp-edsr-mix-x2"
+    assert default_model(2, acquisition=gauss) == "dnsp-edsr-ap-x2"
+    assert default_model(4, acquisition=get_acquisition("gaussian", scale=4)) == \
+        "dnsp-edsr-ap-x4"
+    assert default_model(2, acquisition=get_acquisition("kspace", scale=2)) == \
+        "dnsp-edsr-mix-x2"  # no k-space model of its own: the robust default
+    m = build_method(None, 2, acquisition=gauss, given=True)
+    assert isinstance(m, NetworkMethod) and m.name == "dnsp-edsr-ap-x2"
+    assert m.projector == gauss and m.consistency == "auto"
+    assert m.acquisition.name == "gaussian"  # fed bicubic, as trained
+    k = build_method(None, 2, acquisition=get_acquisition("kspace", scale=2), given=True)
+    assert k.name == "dnsp-edsr-mix-x2" and k.projector.name == "kspace"
+    # not given (library default): no routing, no projector, no gate
+    d = build_method(None, 2, acquisition=gauss)
+    assert d.name == "dnsp-edsr-mix-x2" and d.projector is None and d.gate == 0
+
+
+@pytest.mark.parametrize("config", [{"name": "gaussian"}, {"name": "kspace"},
+                                    {"name": "kspace", "window": "hamming"}])
+def test_named_noise_free_acquisition_is_reproduced_by_the_output(config: dict) -> None:
+    acq = get_acquisition(scale=2, **config)
+    hr = phantom_stack(3, 48, seed=4)
+    lr = acq.simulate(torch.from_numpy(hr)).numpy()
+    method = build_method(None, 2, acquisition=acq, given=True, threads=1)
+    out = method.for_volume(lr).upscale_stack(lr, 2)
+    assert method.for_volume(lr).consistency == "on"
+    assert _consistency(acq, lr, out) >= 45.0
+
+
+def test_projection_weight_follows_the_noise() -> None:
+    w = NetworkMethod.projection_weight
+    assert w(0.0) == 1.0 and w(PROJECT_BELOW_NOISE) == 1.0
+    assert w(2 * PROJECT_BELOW_NOISE) == pytest.approx(0.25)
+    with pytest.raises(ValueError, match="noise"):
+        w(-1.0)
+
+
+def test_noisy_named_acquisition_projects_with_less_weight() -> None:
+    acq = get_acquisition("kspace", scale=2, noise=0.05)
+    hr = phantom_stack(3, 48, seed=5)
+    lr = acq.simulate(torch.from_numpy(hr), torch.Generator().manual_seed(0)).numpy()
+    m = build_method(None, 2, acquisition=acq, given=True, threads=1).for_volume(lr)
+    assert m.noise is not None and m.noise > PROJECT_BELOW_NOISE
+    assert m.consistency == "on" and 0 < m.weight < 1
+
+
+def test_gate_fades_noise_beyond_the_band_and_range_floor() -> None:
+    hr = phantom_stack(4, 64, seed=6)
+    acq = get_acquisition("kspace", scale=2, noise=0.03)
+    lr = acq.simulate(torch.from_numpy(hr), torch.Generator().manual_seed(1)).numpy()
+    plain = build_method(None, 2, threads=1).for_volume(lr)
+    gated = build_method(None, 2, threads=1, gate=DEFAULT_GATE,
+                         keep_range=True).for_volume(lr)
+    assert gated.noise is not None and gated.noise > 0
+    a, b = plain.upscale_stack(lr, 2), gated.upscale_stack(lr, 2)
+    ta, tb = invented_texture(lr, a, 2).score, invented_texture(lr, b, 2).score
+    assert tb < 0.8 * ta
+    assert b.min() >= lr.min()
+    # the gate alone changes only what lies beyond the band: the two agree inside it
+    from dnsp.ops.band_gate import inband
+    only = build_method(None, 2, threads=1, gate=DEFAULT_GATE).for_volume(lr)
+    diff = inband(torch.from_numpy(a - only.upscale_stack(lr, 2)).double(), 2)
+    assert float(diff.abs().max()) < 1e-5
+    with pytest.raises(ValueError, match="gate"):
+        NetworkMethod(torch.nn.Identity(), 2, gate=-1.0)
+
+
+def test_cli_gate_refusals(tmp_path, capsys) -> None:
+    import nibabel as nib
+
+    img = nib.Nifti1Image(phantom_stack(2, 16, seed=7).transpose(1, 2, 0), np.eye(4))
+    inp = tmp_path / "in.nii.gz"
+    nib.save(img, inp)
+    assert main(["upscale", str(inp), str(tmp_path / "o.nii.gz"), "--scale", "2",
+                 "--method", "bicubic", "--gate", "1"]) == 2
+    assert "--gate is for networks" in capsys.readouterr().err
+    assert main(["upscale", str(inp), str(tmp_path / "o.nii.gz"), "--scale", "2",
+                 "--gate", "-1"]) == 2
+    assert "--gate must be >= 0" in capsys.readouterr().err
+    assert not (tmp_path / "o.nii.gz").exists()
