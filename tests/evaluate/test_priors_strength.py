@@ -13,13 +13,7 @@ import pytest
 
 from dnsp.cli import main
 from dnsp.errors import InputError
-from dnsp.evaluate.priors_strength import (
-    RUN_COLUMNS,
-    StrengthSettings,
-    _claim,
-    _claimed,
-    next_multiplier,
-)
+from dnsp.evaluate.priors_strength_settings import RUN_COLUMNS, StrengthSettings, next_multiplier
 from dnsp.evaluate.priors_strength_stats import (
     best_levels,
     calibration_table,
@@ -27,6 +21,7 @@ from dnsp.evaluate.priors_strength_stats import (
     strength_intervals,
     verdict,
 )
+from dnsp.evaluate.study_workers import claim, claimed
 from dnsp.losses import variant_weights
 
 
@@ -134,10 +129,10 @@ def test_calibration_table_checks_the_factor_two_band() -> None:
 
 
 def test_claims_take_over_a_dead_process(tmp_path: Path) -> None:
-    assert _claim(tmp_path, "x") and not _claim(tmp_path, "x")  # held by this process
-    assert _claimed(tmp_path, "x")
+    assert claim(tmp_path, "x") and not claim(tmp_path, "x")  # held by this process
+    assert claimed(tmp_path, "x")
     (tmp_path / "claims" / "y.claim").write_text("999999999")  # a process that is gone
-    assert not _claimed(tmp_path, "y") and _claim(tmp_path, "y")
+    assert not claimed(tmp_path, "y") and claim(tmp_path, "y")
     assert (tmp_path / "claims" / "y.claim").read_text() == str(os.getpid())
 
 
@@ -194,13 +189,14 @@ def test_cpu_and_full_budgets_plan_their_grids(tmp_path: Path) -> None:
     """`--budget cpu` plans NP + 3 variants x 5 levels x 3 seeds (+ the run above beta_c);
     `--budget full` trains the paper's 38 M-parameter EDSR on the GPU."""
     from dnsp.evaluate.experiments import load_experiment
-    from dnsp.evaluate.priors_strength import _StrengthStudy, strength_plan
+    from dnsp.evaluate.priors_strength import strength_plan
+    from dnsp.evaluate.priors_strength_study import StrengthStudy
     from dnsp.nets import count_parameters
     from dnsp.train.parts import build_model
 
     exp = load_experiment("priors-strength")
     empty = pd.DataFrame(columns=list(RUN_COLUMNS))
-    st = _StrengthStudy(exp, "cpu", tmp_path, True, {})
+    st = StrengthStudy(exp, "cpu", tmp_path, True, {})
     st._dataset = "IXI"
     items, needs = strength_plan(empty, {}, st)
     runs = [it for it in items if hasattr(it, "seed")]
@@ -218,7 +214,7 @@ def test_cpu_and_full_budgets_plan_their_grids(tmp_path: Path) -> None:
     assert scarce.optim.epochs == 16
     real = st.strength_config(st._run("NP", "none", 0, "realistic"), 0.0)
     assert real.data.acquisition is not None and real.data.acquisition["name"] == "mixture"
-    full = _StrengthStudy(exp, "full", tmp_path, True, {})
+    full = StrengthStudy(exp, "full", tmp_path, True, {})
     full._dataset = "IXI"
     cfg = full.strength_config(full._run("AP", "paper", 0), 1.0)
     assert cfg.run.device == "auto" and cfg.optim.epochs == 50

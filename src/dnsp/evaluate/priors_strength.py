@@ -34,26 +34,24 @@ and tables are updated under a file lock. Statistics and the report:
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import json
 import math
 import multiprocessing as mp
-import os
-import shutil
-import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import torch
 
 from dnsp.errors import InputError, Interrupted
-from dnsp.evaluate.experiments import Experiment, dotted_to_nested
+from dnsp.evaluate.experiments import Experiment
+from dnsp.evaluate.priors_strength_settings import (
+    PRIMARY,
+    RUN_COLUMNS,
+    StrengthRun,
+)
 from dnsp.evaluate.priors_strength_stats import (
     LEVEL_ABOVE,
     LEVEL_PAPER,
@@ -62,397 +60,14 @@ from dnsp.evaluate.priors_strength_stats import (
     strength_intervals,
     write_strength_report,
 )
-from dnsp.evaluate.priors_study import _Study
-from dnsp.evaluate.runs import subject_runs
-from dnsp.evaluate.study_parts import GradientProbe, patch_statistics, predict_slices
+from dnsp.evaluate.priors_strength_study import StrengthStudy, log
+from dnsp.evaluate.study_workers import claim, claimed, locked, release
 from dnsp.fsutil import atomic_path
-from dnsp.losses import PAPER_DEFAULTS, DNSPLoss, variant_weights
-from dnsp.metrics import evaluate_slices, hfen
-from dnsp.nets import count_parameters
+from dnsp.losses import PAPER_DEFAULTS, variant_weights
 from dnsp.paths import shared_data_root
-from dnsp.train.checkpoint import load_checkpoint
-from dnsp.train.config import TrainConfig
-from dnsp.train.data import TrainData, load_train_data
-from dnsp.train.trainer import Trainer, TrainingDiverged, TrainingInterrupted, build_model
-from dnsp.yamlio import deep_merge, read_yaml
-
-__all__ = ["RUN_COLUMNS", "StrengthRun", "StrengthSettings", "next_multiplier",
-           "run_priors_strength", "strength_plan"]
 
 #: Columns of ``results/runs.csv`` (one row per finished run).
-RUN_COLUMNS: tuple[str, ...] = (
-    "run", "dataset", "condition", "degradation", "capacity", "params", "variant", "level",
-    "nominal", "multiplier", "alpha", "beta", "beta_c", "seed", "steps", "train_seconds",
-    "status", "psnr", "ssim", "psnr_brain", "ssim_brain", "hfen", "n_slices", "grad_ratio",
-    "grad_ratio_last", "rank_out", "rank_hr", "lapvar_out", "lapvar_hr",
-)
-PRIMARY = "full"
-
-
-@dataclass(frozen=True)
-class StrengthRun:
-    """One run: a variant at one strength level, condition and seed (NP: level ``none``)."""
-
-    dataset: str
-    condition: str
-    degradation: str
-    capacity: str
-    variant: str
-    level: str
-    seed: int
-
-    @property
-    def name(self) -> str:
-        """Run id used in file names and in ``runs.csv``."""
-        return (f"{self.dataset}-{self.condition}-{self.capacity}-{self.variant}-{self.level}"
-                f"-s{self.seed}")
-
-
-@dataclass(frozen=True)
-class Condition:
-    """Where runs are trained: a degradation plus dotted training overrides."""
-
-    name: str
-    degradation: str
-    train: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class StrengthSettings:
-    """The budget's ``strength`` section, checked."""
-
-    capacity: dict[str, Any]
-    variants: list[str]
-    levels: list[float]
-    seeds: list[int]
-    target_half_width: float | None
-    max_seeds: int
-    grad_every: int
-    stat_patch: int
-    pilot_steps: int
-    pilot_tolerance: float
-    max_pilots: int
-    beta_c_margin: float
-    above_beta_c: float | None
-    primary: Condition
-    secondary_levels: list[str]
-    secondary: list[Condition]
-
-    @classmethod
-    def from_section(cls, d: dict[str, Any], where: str) -> StrengthSettings:
-        """Read a ``strength`` section (the keys of the class), with one-line errors."""
-        def need(key: str) -> Any:
-            if key not in d:
-                raise InputError(f"{where}: the strength section needs {key!r}")
-            return d[key]
-
-        cap = dict(need("capacity"))
-        if "name" not in cap or "params" not in cap:
-            raise InputError(f"{where}: strength.capacity needs a name and params")
-        levels = [float(x) for x in need("levels")]
-        if not levels or any(not 0 < x < 1 for x in levels):
-            raise InputError(f"{where}: strength.levels must be ratios in (0, 1), got {levels}")
-        variants = [str(v) for v in need("variants")]
-        if "NP" in variants or not variants:
-            raise InputError(f"{where}: strength.variants lists the prior variants (not NP)")
-        tol = float(d.get("pilot_tolerance", 1.25))
-        margin = float(d.get("beta_c_margin", 0.9))
-        if tol <= 1 or not 0 < margin <= 1:
-            raise InputError(f"{where}: pilot_tolerance must be > 1 and beta_c_margin in (0, 1]")
-        prim = dict(d.get("primary") or {})
-        sec = dict(d.get("secondary") or {})
-        above = d.get("above_beta_c")
-        return cls(
-            capacity=cap, variants=variants, levels=sorted(levels),
-            seeds=[int(s) for s in need("seeds")],
-            target_half_width=(None if d.get("target_half_width") is None
-                               else float(d["target_half_width"])),
-            max_seeds=int(d.get("max_seeds", len(need("seeds")))),
-            grad_every=int(d.get("grad_every", 50)), stat_patch=int(d.get("stat_patch", 40)),
-            pilot_steps=int(need("pilot_steps")), pilot_tolerance=tol,
-            max_pilots=int(d.get("max_pilots", 5)), beta_c_margin=margin,
-            above_beta_c=None if above is None else float(above),
-            primary=Condition(PRIMARY, str(prim.get("degradation", "gaussian")),
-                              dict(prim.get("train") or {})),
-            secondary_levels=[str(x) if x == "best" else level_name(float(x))
-                              for x in sec.get("levels", [])],
-            secondary=[Condition(str(c["name"]), str(c.get("degradation", "gaussian")),
-                                 dict(c.get("train") or {})) for c in sec.get("conditions", [])],
-        )
-
-
-def _log(msg: str, quiet: bool) -> None:
-    if not quiet:
-        print(msg, file=sys.stderr, flush=True)
-
-
-# ---------------------------------------------------------------------------------------------
-# calibration
-
-
-def next_multiplier(points: list[tuple[float, float]], target: float,
-                    m_max: float = math.inf) -> float:
-    """The next weight factor to try for a gradient ratio ``target``.
-
-    The ratio grows with the factor, roughly as a power law; ``points`` are the (factor,
-    measured ratio) pairs so far. With none, 1 (the paper's weights). With two points
-    bracketing the target, log-log interpolation between them; else a power-law step from
-    the nearest point, with the exponent of its two nearest neighbours (clipped to
-    [0.3, 1.5]) or 1. Never above ``m_max``.
-
-    Args:
-        points: (multiplier, ratio) pairs; non-finite or non-positive ratios are ignored.
-        target: Wanted ratio (> 0).
-        m_max: Largest factor allowed (beta_c).
-
-    Returns:
-        The factor to try next.
-    """
-    if not target > 0:
-        raise ValueError(f"target must be > 0, got {target!r}")
-    pts = sorted((m, r) for m, r in points if m > 0 and math.isfinite(r) and r > 0)
-    if not pts:
-        return min(1.0, m_max)
-    lt = math.log(target)
-    below = [p for p in pts if p[1] <= target]
-    above = [p for p in pts if p[1] > target]
-    if below and above:
-        (m1, r1), (m2, r2) = max(below, key=lambda p: p[1]), min(above, key=lambda p: p[1])
-        if r2 > r1 and m1 != m2:
-            t = (lt - math.log(r1)) / (math.log(r2) - math.log(r1))
-            return min(math.exp(math.log(m1) + t * (math.log(m2) - math.log(m1))), m_max)
-    near = sorted(pts, key=lambda p: abs(math.log(p[1]) - lt))
-    m0, r0 = near[0]
-    slope = 1.0
-    if len(near) > 1:
-        (ma, ra), (mb, rb) = near[0], near[1]
-        if ma != mb and ra != rb:
-            slope = (math.log(rb) - math.log(ra)) / (math.log(mb) - math.log(ma))
-            slope = float(np.clip(slope, 0.3, 1.5))
-    return min(math.exp(math.log(m0) + (lt - math.log(r0)) / slope), m_max)
-
-
-class _StopAfter:
-    """``on_step`` callback of a pilot: probe the ratio, stop after ``steps`` steps."""
-
-    def __init__(self, probe: GradientProbe, steps: int) -> None:
-        self.probe, self.steps = probe, steps
-
-    def __call__(self, trainer: Trainer, step: int) -> None:
-        self.probe(trainer, step)
-        if step >= self.steps:
-            trainer.request_stop()
-
-
-# ---------------------------------------------------------------------------------------------
-# the study state
-
-
-class _StrengthStudy(_Study):
-    """Configs, data and scoring of the strength study (the priors study's machinery)."""
-
-    def __init__(self, exp: Experiment, budget_name: str, out: Path, quiet: bool,
-                 overrides: dict[str, Any]) -> None:
-        super().__init__(exp, budget_name, out, quiet, overrides)
-        raw = read_yaml(exp.path)
-        section = ((raw.get("budgets") or {}).get(budget_name) or {}).get("strength")
-        if not section:
-            raise InputError(f"{exp.path}: budget {budget_name} needs a strength section")
-        self.s = StrengthSettings.from_section(section, str(exp.path))
-        self.capacities = {self.s.capacity["name"]: self.s.capacity}
-        self.conditions = {c.name: c for c in [self.s.primary, *self.s.secondary]}
-        for c in self.conditions.values():
-            if c.degradation not in self.degradations:
-                raise InputError(f"{exp.path}: condition {c.name} names an unknown degradation "
-                                 f"{c.degradation!r}; valid: {', '.join(self.degradations)}")
-        self._sdata: dict[str, TrainData] = {}
-        self._beta_c: dict[str, float | None] = {}
-
-    @staticmethod
-    def weights(multiplier: float) -> dict[str, float]:
-        """alpha and beta at ``multiplier`` times the paper's."""
-        return {"alpha": PAPER_DEFAULTS["alpha"] * multiplier,
-                "beta": PAPER_DEFAULTS["beta"] * multiplier}
-
-    def strength_config(self, r: StrengthRun, multiplier: float,
-                        out_dir: Path | None = None) -> TrainConfig:
-        """The run's config: the priors study's, the condition's overrides, the weights."""
-        extra = dotted_to_nested(self.conditions[r.condition].train)
-        if r.variant != "NP":
-            extra = deep_merge(extra, {"loss": self.weights(multiplier)})
-        if out_dir is not None:
-            extra = deep_merge(extra, {"run": {"out_dir": str(out_dir)}})
-        return _Study.config(self, r, extra)  # type: ignore[arg-type]  # same fields
-
-    def data_for(self, cfg: TrainConfig, r: StrengthRun) -> TrainData:
-        if r.condition not in self._sdata:
-            self._sdata[r.condition] = load_train_data(cfg.data)
-        return self._sdata[r.condition]
-
-    def beta_c(self, variant: str) -> float | None:
-        """beta_c of the variant's loss on training patches, at initialisation."""
-        if variant not in self._beta_c:
-            cfg = self.strength_config(self._run(variant, LEVEL_PAPER, 0), 1.0)
-            crit = DNSPLoss(variant, reduction=cfg.loss.reduction,
-                            filter_norm=cfg.loss.filter_norm, seed=cfg.run.seed)
-            self._beta_c[variant] = crit.critical_beta(cfg.data.patch, cfg.data.patch)
-        return self._beta_c[variant]
-
-    def m_max(self, variant: str) -> float:
-        bc = self.beta_c(variant) if "beta" in variant_weights(variant) else None
-        return math.inf if bc is None else self.s.beta_c_margin * bc / PAPER_DEFAULTS["beta"]
-
-    def _run(self, variant: str, level: str, seed: int, condition: str = PRIMARY
-             ) -> StrengthRun:
-        cond = self.conditions[condition]
-        ds = self._dataset
-        return StrengthRun(ds, condition, cond.degradation, self.s.capacity["name"], variant,
-                           "none" if variant == "NP" else level, seed)
-
-    _dataset: str = ""
-
-    # -- pilots ---------------------------------------------------------------------------
-    def pilot(self, variant: str, multiplier: float, k: int) -> float:
-        """Median gradient ratio over the second half of a ``pilot_steps`` pilot."""
-        r = self._run(variant, f"pilot{k}", 0)
-        pdir = self.out / "pilots" / f"{variant}-{k}"
-        shutil.rmtree(pdir, ignore_errors=True)
-        cfg = self.strength_config(r, multiplier, out_dir=pdir)
-        data = self.data_for(cfg, r)
-        every = max(1, self.s.pilot_steps // 16)
-        probe = GradientProbe(data.train_inputs[:16], data.train_targets[:16], every,
-                              pdir / "grad_ratio.jsonl")
-        try:
-            Trainer(cfg, data, quiet=True, on_step=_StopAfter(probe, self.s.pilot_steps)).fit()
-        except TrainingInterrupted:
-            pass
-        except TrainingDiverged:
-            shutil.rmtree(pdir, ignore_errors=True)
-            return math.inf
-        g = probe.read()
-        g = g[g["step"] > self.s.pilot_steps / 2] if (g["step"] > self.s.pilot_steps / 2).any() \
-            else g
-        ratio = float(g["ratio"].median()) if len(g) else math.nan
-        shutil.rmtree(pdir, ignore_errors=True)
-        return ratio
-
-    def calibrate(self, variant: str, calib: dict[str, Any], save: Any) -> None:
-        """Find the factor of every level of ``variant`` (resumes from ``calib``)."""
-        mine = calib.setdefault(variant, {"pilots": [], "levels": {}})
-        m_max = self.m_max(variant)
-        mine["m_max"] = m_max if math.isfinite(m_max) else None
-        mine["beta_c"] = self.beta_c(variant) if "beta" in variant_weights(variant) else None
-        for target in self.s.levels:
-            name = level_name(target)
-            if name in mine["levels"]:
-                continue
-            tried: list[tuple[float, float]] = []
-            for _ in range(self.s.max_pilots):
-                pts = [(p[0], p[1]) for p in mine["pilots"]]
-                m = next_multiplier(pts, target, m_max)
-                known = [p for p in pts if abs(p[0] / m - 1) < 1e-3]
-                if known:
-                    ratio = known[0][1]
-                else:
-                    _log(f"[priors-strength] pilot {variant} x{m:.4g} (target {target:.3g})",
-                         self.quiet)
-                    ratio = self.pilot(variant, m, len(mine["pilots"]))
-                    mine["pilots"].append([m, ratio])
-                    save(calib)
-                tried.append((m, ratio))
-                if math.isfinite(ratio) and ratio > 0 and \
-                        max(ratio / target, target / ratio) <= self.s.pilot_tolerance:
-                    break
-                if m >= m_max * (1 - 1e-9) and not ratio > target:
-                    break  # capped at beta_c
-                if known:
-                    break
-            fin = [t for t in tried if math.isfinite(t[1]) and t[1] > 0]
-            m, ratio = min(fin or tried, key=lambda t: abs(math.log(max(t[1], 1e-300) / target)))
-            mine["levels"][name] = {
-                "nominal": target, "multiplier": m, "pilot_ratio": ratio,
-                "capped": bool(m >= m_max * (1 - 1e-9) and ratio < target / self.s.pilot_tolerance),
-                **self.weights(m)}
-            save(calib)
-
-    # -- one run ----------------------------------------------------------------------------
-    def run_one(self, r: StrengthRun, multiplier: float, nominal: float) -> dict[str, Any]:
-        """Train (or resume) and score one run; returns its ``runs.csv`` row."""
-        cfg = self.strength_config(r, multiplier)
-        run_dir = Path(cfg.run.out_dir)
-        data = self.data_for(cfg, r)
-        probe = GradientProbe(data.train_inputs[:16], data.train_targets[:16],
-                              self.s.grad_every, run_dir / "grad_ratio.jsonl")
-        trained = run_dir / "trained.json"
-        status = "ok"
-        if not trained.is_file():
-            resume = (run_dir / "last.pt").is_file()
-            _log(f"[priors-strength] training {r.name} (x{multiplier:.4g})"
-                 + (" (resuming)" if resume else ""), self.quiet)
-            try:
-                res = Trainer(cfg, data, resume=resume, quiet=True, on_step=probe).fit()
-                info = {"steps": res.steps, "seconds": sum(float(x.get("seconds", 0.0))
-                                                           for x in res.history)}
-            except TrainingInterrupted as exc:
-                raise Interrupted(f"{exc}; rerun the same command to resume") from None
-            except TrainingDiverged as exc:
-                info = {"steps": -1, "seconds": math.nan, "status": str(exc).split(";")[0]}
-            with atomic_path(trained) as tmp:
-                tmp.write_text(json.dumps(info))
-        info = json.loads(trained.read_text())
-        status = info.get("status", status)
-        grads = probe.read()
-        bc = self.beta_c(r.variant) if "beta" in variant_weights(r.variant) else None
-        row: dict[str, Any] = {
-            "run": r.name, "dataset": r.dataset, "condition": r.condition,
-            "degradation": r.degradation, "capacity": r.capacity, "variant": r.variant,
-            "level": r.level, "nominal": nominal, "multiplier": multiplier,
-            **(self.weights(multiplier) if r.variant != "NP"
-               else {"alpha": 0.0, "beta": 0.0}),
-            "beta_c": bc, "seed": r.seed, "steps": info["steps"],
-            "train_seconds": info["seconds"], "status": status,
-            "grad_ratio": float(grads["ratio"].median()) if len(grads) else math.nan,
-            "grad_ratio_last": float(grads["ratio"].iloc[-1]) if len(grads) else math.nan,
-        }
-        net = build_model(cfg.model)
-        row["params"] = count_parameters(net)
-        if status != "ok":
-            return row
-        net.load_state_dict(load_checkpoint(run_dir / "last.pt")["model"])
-        hr, lr, subjects, slices = self.eval_set(cfg, r)  # type: ignore[arg-type]
-        pred = predict_slices(net, cfg, lr)
-        if not np.all(np.isfinite(pred)):
-            row["status"] = "non-finite output"
-            return row
-        records = []
-        for subject, a, b in subject_runs(subjects):
-            records += evaluate_slices(pred[a:b], hr[a:b], method=r.variant, dataset=r.dataset,
-                                       scale=cfg.data.scale, subject=subject,
-                                       slices=slices[a:b])
-        per = pd.DataFrame([x.__dict__ for x in records])
-        per["hfen"] = [hfen(p, h) for p, h in zip(pred, hr, strict=True)]
-        res_dir = self.out / "results"
-        with atomic_path(res_dir / "slices" / f"{r.name}.csv") as tmp:
-            per.to_csv(tmp, index=False)
-        k = _crop_index(subjects)
-        with atomic_path(res_dir / "crops" / f"{r.name}.npy") as tmp, tmp.open("wb") as f:
-            np.save(f, pred[k].astype(np.float32))
-        if not (res_dir / "crops" / "HR.npy").is_file():
-            with atomic_path(res_dir / "crops" / "HR.npy") as tmp, tmp.open("wb") as f:
-                np.save(f, hr[k].astype(np.float32))
-        row.update({"psnr": per["psnr"].mean(), "ssim": per["ssim"].mean(),
-                    "psnr_brain": per["psnr_brain"].mean(),
-                    "ssim_brain": per["ssim_brain"].mean(), "hfen": per["hfen"].mean(),
-                    "n_slices": len(per)})
-        row.update(patch_statistics(pred, hr, size=self.s.stat_patch, delta=cfg.loss.delta))
-        return row
-
-
-def _crop_index(subjects: list[str]) -> int:
-    """The slice kept for the crop figure: the middle test slice of the first subject."""
-    first = next(subject_runs(subjects))
-    return (first[1] + first[2]) // 2
-
+__all__ = ["run_priors_strength", "strength_plan"]
 
 # ---------------------------------------------------------------------------------------------
 # the plan
@@ -467,7 +82,7 @@ class _Calibrate:
         return f"calibrate-{self.variant}"
 
 
-def _seeds(table: pd.DataFrame, st: _StrengthStudy, condition: str, variant: str,
+def _seeds(table: pd.DataFrame, st: StrengthStudy, condition: str, variant: str,
            level: str) -> list[int]:
     """Seeds of one cell: the listed ones, plus one more while the cell's 95 % interval of
     variant - NP is wider than ``target_half_width`` (up to ``max_seeds``)."""
@@ -485,7 +100,7 @@ def _seeds(table: pd.DataFrame, st: _StrengthStudy, condition: str, variant: str
     return want if not half > s.target_half_width else [*want, want[-1] + 1]
 
 
-def strength_plan(table: pd.DataFrame, calib: dict[str, Any], st: _StrengthStudy
+def strength_plan(table: pd.DataFrame, calib: dict[str, Any], st: StrengthStudy
                   ) -> tuple[list[Any], dict[str, list[str]]]:
     """Everything to do, in order, and what each item waits for.
 
@@ -551,18 +166,6 @@ def strength_plan(table: pd.DataFrame, calib: dict[str, Any], st: _StrengthStudy
 # workers
 
 
-@contextlib.contextmanager
-def _locked(out: Path) -> Iterator[None]:
-    """An exclusive lock on the study folder (tables are read and written under it)."""
-    (out / "results").mkdir(parents=True, exist_ok=True)
-    with (out / "results" / ".lock").open("a") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
-
-
 def _read_table(out: Path) -> pd.DataFrame:
     path = out / "results" / "runs.csv"
     return pd.read_csv(path) if path.is_file() else pd.DataFrame(columns=list(RUN_COLUMNS))
@@ -574,46 +177,11 @@ def _read_calib(out: Path) -> dict[str, Any]:
 
 
 def _write_calib(out: Path, calib: dict[str, Any]) -> None:
-    with _locked(out), atomic_path(out / "results" / "calibration.json") as tmp:
+    with locked(out), atomic_path(out / "results" / "calibration.json") as tmp:
         tmp.write_text(json.dumps(calib, indent=1))
 
 
-def _claim(out: Path, name: str) -> bool:
-    """Claim an item for this process; a claim whose process has ended is taken over."""
-    d = out / "claims"
-    d.mkdir(parents=True, exist_ok=True)
-    path = d / f"{name}.claim"
-    try:
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-    except FileExistsError:
-        try:
-            pid = int(path.read_text() or 0)
-            os.kill(pid, 0)
-            return False
-        except (ValueError, ProcessLookupError, PermissionError):
-            path.unlink(missing_ok=True)
-            return _claim(out, name)
-    with os.fdopen(fd, "w") as f:
-        f.write(str(os.getpid()))
-    return True
-
-
-def _claimed(out: Path, name: str) -> bool:
-    path = out / "claims" / f"{name}.claim"
-    if not path.is_file():
-        return False
-    try:
-        os.kill(int(path.read_text() or 0), 0)
-        return True
-    except (ValueError, ProcessLookupError, PermissionError):
-        return False
-
-
-def _release(out: Path, name: str) -> None:
-    (out / "claims" / f"{name}.claim").unlink(missing_ok=True)
-
-
-def _level_of(calib: dict[str, Any], st: _StrengthStudy, r: StrengthRun
+def _level_of(calib: dict[str, Any], st: StrengthStudy, r: StrengthRun
               ) -> tuple[float, float]:
     """(multiplier, nominal ratio) of a run's level."""
     if r.variant == "NP":
@@ -634,27 +202,27 @@ def _worker(exp: Experiment, budget_name: str, out: Path, quiet: bool,
     """Take and do items until nothing is left that this process can do; returns new runs."""
     if threads:
         torch.set_num_threads(threads)
-    st = _StrengthStudy(exp, budget_name, out, quiet, overrides)
+    st = StrengthStudy(exp, budget_name, out, quiet, overrides)
     st._dataset = dataset
     new = 0
     while max_runs is None or new < max_runs:
-        with _locked(out):
+        with locked(out):
             table, calib = _read_table(out), _read_calib(out)
             items, needs = strength_plan(table, calib, st)
             done = set(table["run"]) | {f"calibrate-{v}" for v, c in calib.items()
                                         if len(c.get("levels", {})) == len(st.s.levels)}
             todo = [it for it in items if it.name not in done]
             ready = [it for it in todo if all(n in done for n in needs.get(it.name, []))]
-            pick = next((it for it in ready if _claim(out, it.name)), None)
+            pick = next((it for it in ready if claim(out, it.name)), None)
         if pick is None:
             if not todo:
                 break
-            if not any(_claimed(out, it.name) for it in todo):
+            if not any(claimed(out, it.name) for it in todo):
                 break  # waiting on nothing that runs: a failed dependency
             time.sleep(5)
             continue
         try:
-            _log(f"[priors-strength] worker {worker}: {pick.name} "
+            log(f"[priors-strength] worker {worker}: {pick.name} "
                  f"({len(items) - len(todo) + 1}/{len(items)} planned)", quiet)
             if isinstance(pick, _Calibrate):
                 st.calibrate(pick.variant, _read_calib(out),
@@ -662,7 +230,7 @@ def _worker(exp: Experiment, budget_name: str, out: Path, quiet: bool,
             else:
                 mult, nominal = _level_of(calib, st, pick)
                 row = st.run_one(pick, mult, nominal)
-                with _locked(out):
+                with locked(out):
                     table = _read_table(out)
                     table = pd.concat([table.astype(object), pd.DataFrame([row])],
                                       ignore_index=True)
@@ -670,7 +238,7 @@ def _worker(exp: Experiment, budget_name: str, out: Path, quiet: bool,
                         table[list(RUN_COLUMNS)].to_csv(tmp, index=False)
                 new += 1
         finally:
-            _release(out, pick.name)
+            release(out, pick.name)
     return new
 
 
@@ -734,12 +302,12 @@ def run_priors_strength(exp: Experiment, budget_name: str, out_dir: str | Path, 
         ctx = mp.get_context("spawn")
         with ctx.Pool(workers) as pool:
             pool.map(_worker_main, [(*args, k + 1, threads, max_runs) for k in range(workers)])
-    st = _StrengthStudy(exp, budget_name, out, True, overrides or {})
+    st = StrengthStudy(exp, budget_name, out, True, overrides or {})
     st._dataset = names[0]
     table, calib = _read_table(out), _read_calib(out)
     items, _ = strength_plan(table, calib, st)
     n_runs = sum(isinstance(it, StrengthRun) for it in items)
-    _log(f"[priors-strength] {len(table)}/{n_runs} runs finished "
+    log(f"[priors-strength] {len(table)}/{n_runs} runs finished "
          f"({time.perf_counter() - t0:.0f} s)", quiet)
     parts = [pd.read_csv(out / "results" / "slices" / f"{name}.csv").assign(run=name)
              for name, status in zip(table["run"], table["status"], strict=True)
