@@ -39,6 +39,7 @@ from dnsp.methods import build_method
 from dnsp.metrics import invented_texture
 from dnsp.metrics.image import psnr
 from dnsp.ops import bicubic_upscale
+from dnsp.ops.band_gate import DEFAULT_GATE
 from dnsp.ops.kspace import zero_fill_upscale
 from dnsp.paths import shared_data_root
 
@@ -84,13 +85,28 @@ def test_heads(n_ixi: int, n_slices: int) -> dict[str, list[np.ndarray]]:
 
 
 def measure(scale: int, model: str | None, heads: dict[str, list[np.ndarray]],
-            ensemble: int | None = None) -> list[dict[str, Any]]:
-    """One row per (test set, case): PSNR of bicubic, zero-filling and the model."""
+            ensemble: int | None = None, gate: float = DEFAULT_GATE,
+            given: bool = False) -> list[dict[str, Any]]:
+    """One row per (test set, case): PSNR of bicubic, zero-filling and the model.
+
+    The model is built as ``dnsp upscale`` builds it: the noise gate ``gate`` and the range
+    floor; with ``given``, as ``dnsp upscale --acquisition NAME [--window W]`` for each case
+    (the model for that acquisition, projected onto its data), else as with ``auto``.
+    """
     spec = None if model is None else model.format(s=scale)
-    method = build_method(spec, scale, threads=torch.get_num_threads(), ensemble=ensemble)
+
+    def build(acq: Any = None) -> Any:
+        return build_method(spec, scale, threads=torch.get_num_threads(), ensemble=ensemble,
+                            acquisition=acq, given=acq is not None, gate=gate,
+                            keep_range=True)
+
+    method = build()
     rows = []
     for case, cfg in CASES.items():
         acq = get_acquisition(scale=scale, **cfg)
+        if given:  # what the user can name: the model and its window, not the noise
+            method = build(get_acquisition(scale=scale, **{k: v for k, v in cfg.items()
+                                                          if k != "noise"}))
         for head, stacks in heads.items():
             res: dict[str, list[float]] = {"bicubic": [], "zerofill": [], "model": []}
             tex: dict[str, list[float]] = {"bicubic": [], "zerofill": [], "model": []}
@@ -107,6 +123,7 @@ def measure(scale: int, model: str | None, heads: dict[str, list[np.ndarray]],
                     res[key].append(head_box_psnr(sr, hr))
                     tex[key].append(invented_texture(lr.numpy(), sr, scale).score)
             row = {"scale": scale, "case": case, "head": head, "model_name": method.name,
+                   "gate": gate, "given": given,
                    **{k: float(np.mean(v)) for k, v in res.items()},
                    **{f"tex_{k}": float(np.mean(v)) for k, v in tex.items()},
                    "seconds": seconds}
@@ -130,12 +147,18 @@ def main() -> None:
                     "scale)")
     ap.add_argument("--ensemble", type=int, default=None,
                     help="self-ensemble size 1|2|4|8 (default: the model's own setting)")
+    ap.add_argument("--gate", type=float, default=DEFAULT_GATE,
+                    help="noise gate strength of the network (dnsp upscale --gate; 0: off)")
+    ap.add_argument("--given", action="store_true",
+                    help="name each case's acquisition, as dnsp upscale --acquisition NAME "
+                    "[--window W] (default: auto)")
     ap.add_argument("--ixi-subjects", type=int, default=5)
     ap.add_argument("--slices", type=int, default=20)
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
     heads = test_heads(args.ixi_subjects, args.slices)
-    rows = [r for s in args.scales for r in measure(s, args.model, heads, args.ensemble)]
+    rows = [r for s in args.scales
+            for r in measure(s, args.model, heads, args.ensemble, args.gate, args.given)]
     for s in args.scales:
         mine = [r for r in rows if r["scale"] == s and not r["case"].startswith("gaussian")]
         gains = [r["gain"] for r in mine]

@@ -43,6 +43,7 @@ from dnsp.infer.volume import intensity_map, resolve_plane
 from dnsp.methods import build_method, has_capability
 from dnsp.methods.base import SRMethod
 from dnsp.metrics import invented_texture
+from dnsp.ops.band_gate import DEFAULT_GATE
 from dnsp.paths import shared_data_root
 
 SCALE = 2
@@ -75,13 +76,15 @@ def cubic_spline_upscale(lr: np.ndarray, scale: int) -> np.ndarray:
     return out
 
 
-def build_methods(threads: int) -> dict[str, SRMethod]:
-    """The SR methods of :data:`METHODS` but cubic spline, as ``dnsp upscale`` builds them."""
+def build_methods(threads: int, gate: float = DEFAULT_GATE) -> dict[str, SRMethod]:
+    """The SR methods of :data:`METHODS` but cubic spline, as ``dnsp upscale`` builds them
+    (the networks with the noise gate ``gate`` and the range floor)."""
     return {
         "zero-fill": build_method("zerofill", SCALE, threads=threads),
         "bicubic": build_method("bicubic", SCALE, threads=threads),
-        "default": build_method(None, SCALE, threads=threads),
-        "paper": build_method("dnsp-edsr-ap-x2", SCALE, threads=threads),
+        "default": build_method(None, SCALE, threads=threads, gate=gate, keep_range=True),
+        "paper": build_method("dnsp-edsr-ap-x2", SCALE, threads=threads, gate=gate,
+                              keep_range=True),
     }
 
 
@@ -149,11 +152,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--slices", type=int, default=6, help="central slices per scan")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--gate", type=float, default=DEFAULT_GATE,
+                    help="the networks' noise gate (dnsp upscale --gate; 0: off)")
     ap.add_argument("--only", nargs="*", default=None, help="scan names to keep (prefixes)")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    methods = build_methods(args.threads)
+    methods = build_methods(args.threads, args.gate)
     rows = []
     for name, path in scans(shared_data_root()).items():
         if args.only and not any(name.startswith(p) for p in args.only):

@@ -196,40 +196,55 @@ class Acquisition(ABC):
             return None
         return SeparableOperator(a_h.to(dtype), a_w.to(dtype))
 
-    def project(self, hr: Tensor, lr: Tensor) -> Tensor:
-        """Data-consistency projection ``hr + A^+ (lr - A hr)`` (noise-free linear model).
+    def project(self, hr: Tensor, lr: Tensor, damping: float = 0.0) -> Tensor:
+        """Data-consistency step ``hr + A^T (A A^T + damping I)^{-1} (lr - A hr)``.
 
-        After it, re-acquiring the result gives ``lr`` exactly (``A A^+ = I`` for a model of
-        full row rank): the estimate keeps what the network added beyond the measured data
-        and takes the measured data from ``lr``. For ``kspace`` without window ``A^+`` is
-        zero-filling (the LR band replaced by the measured one).
+        With ``damping = 0`` (noise-free data) the projection onto ``{X : A X = lr}``:
+        re-acquiring the result gives ``lr`` exactly (``A A^+ = I`` for a model of full row
+        rank); the estimate keeps what the network added beyond the measured data and takes
+        the measured data from ``lr``; since the true image lies in that set, the step never
+        increases the error. For ``kspace`` without window it replaces the LR band by the
+        measured one. With noise, ``damping = sigma^2 / tau^2`` gives the MAP estimate under
+        a Gaussian spread ``tau`` of the network's estimate around the truth: each component
+        of the data is trusted by ``s / (s + damping)`` (``s`` its eigenvalue of ``A A^T``),
+        so weakly measured components (the edge of a window's band) are not amplified noise.
 
         Args:
             hr: Estimates ``(..., H, W)`` on the HR grid (H, W multiples of the scale).
             lr: The measured LR images ``(..., H / s, W / s)``.
+            damping: ``sigma^2 / tau^2`` (>= 0).
 
         Raises:
-            ValueError: A model that is not linear, or shapes that do not fit.
+            ValueError: A model that is not linear, shapes that do not fit, a negative damping.
         """
         if tuple(lr.shape[-2:]) != (hr.shape[-2] // self.scale, hr.shape[-1] // self.scale):
             raise ValueError(f"lr {tuple(lr.shape)} does not fit hr {tuple(hr.shape)}")
-        op, pinv = self._projector(hr.shape[-2], hr.shape[-1])
+        if not damping >= 0:
+            raise ValueError(f"damping must be >= 0, got {damping!r}")
+        op, (u_h, s_h), (u_w, s_w) = self._projector(hr.shape[-2], hr.shape[-1])
         x = hr.to(torch.float64)
-        resid = lr.to(torch.float64) - op.forward(x)
-        return (x + pinv.adjoint(resid)).to(hr.dtype)
+        resid = apply_along_axis(apply_along_axis(lr.to(torch.float64) - op.forward(x),
+                                                  u_h.T, -2), u_w.T, -1)
+        resid = resid / (s_h[:, None] * s_w[None, :] + damping)
+        resid = apply_along_axis(apply_along_axis(resid, u_h, -2), u_w, -1)
+        return (x + op.adjoint(resid)).to(hr.dtype)
 
-    def _projector(self, h: int, w: int) -> tuple[SeparableOperator, SeparableOperator]:
-        """``(A, A^+)`` of :meth:`project` for ``(h, w)`` images, kept for the last shapes."""
-        cache: dict[tuple[int, int], tuple[SeparableOperator, SeparableOperator]] = (
-            self.__dict__.setdefault("_projectors", {}))
+    def _projector(self, h: int, w: int
+                   ) -> tuple[SeparableOperator, tuple[Tensor, Tensor], tuple[Tensor, Tensor]]:
+        """``A`` and the eigendecompositions ``(U, s)`` of ``A_h A_h^T`` and ``A_w A_w^T`` (so
+        ``A A^T = (U_h x U_w) diag(s_h x s_w) (U_h x U_w)^T``), kept for the last shapes."""
+        cache: dict[tuple[int, int], Any] = self.__dict__.setdefault("_projectors", {})
         if (h, w) not in cache:
             op = self.operator(h, w, torch.float64)
             if op is None or not self.linear:
                 raise ValueError(f"{self.name} is not a linear model: no projection")
             if len(cache) >= 8:
                 cache.pop(next(iter(cache)))
-            cache[(h, w)] = (op, SeparableOperator(torch.linalg.pinv(op.a_h).T,
-                                                   torch.linalg.pinv(op.a_w).T))
+            eig = []
+            for a in (op.a_h, op.a_w):
+                s, u = torch.linalg.eigh(a @ a.T)
+                eig.append((u, s.clamp_min(1e-12 * float(s.max()))))
+            cache[(h, w)] = (op, eig[0], eig[1])
         return cache[(h, w)]
 
     def lr_affine(self, affine: np.ndarray, axes: Sequence[int]) -> np.ndarray:

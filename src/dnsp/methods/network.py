@@ -68,6 +68,7 @@ __all__ = [
     "DIHEDRAL",
     "ENSEMBLE_SIZES",
     "PROJECT_BELOW_NOISE",
+    "PROJECT_EXACT_BELOW",
     "NetworkMethod",
 ]
 
@@ -86,6 +87,9 @@ DIHEDRAL: tuple[tuple[int, bool], ...] = (
 #: ``consistency="auto"`` projects onto k-space data estimated to be less noisy than this
 #: (fraction of the 99.9th percentile; docs/acquisition.md).
 PROJECT_BELOW_NOISE = 0.015
+#: Noise (fraction of the intensity scale) below which data are treated as exact by the
+#: weighted projection: the estimator reads ringing as 0.65-0.71 % on noise-free k-space data.
+PROJECT_EXACT_BELOW = 0.008
 #: Default memory order of :class:`NetworkMethod` (``channels_last``): NHWC, faster on CPUs.
 CHANNELS_LAST = True
 #: Valid sizes of the self-ensemble (``ensemble`` of :class:`NetworkMethod`).
@@ -131,7 +135,7 @@ class NetworkMethod:
             noise-free k-space truncation at the method's scale): the measured data then come
             from the input and the network adds only what the acquisition does not measure
             (measured gains in docs/acquisition.md); ``"auto"``: with a ``projector``, the
-            projection weighted by the input's noise (:meth:`projection_weight`); without
+            projection damped by the input's noise (:meth:`projection_damping`); without
             one, ``"on"`` when the LR slices look like a noise-free k-space truncation
             (:func:`dnsp.acquisition.estimate_acquisition`: ``kspace`` with estimated noise
             below :data:`PROJECT_BELOW_NOISE`); decided per call of :meth:`upscale_stack`,
@@ -201,8 +205,8 @@ class NetworkMethod:
             raise ValueError(f"the projector must be a linear model at x{self.scale}, got "
                              f"{projector.describe()}")
         self.projector = projector
-        #: weight of the projection when ``consistency`` is "on" (set by :meth:`for_volume`)
-        self.weight = 1.0
+        #: damping of the projection when ``consistency`` is "on" (set by :meth:`for_volume`)
+        self.damping = 0.0
         if not gate >= 0:
             raise ValueError(f"gate must be >= 0, got {gate!r}")
         self.gate = float(gate)
@@ -345,35 +349,34 @@ class NetworkMethod:
 
     def wants_projection(self, lr: np.ndarray) -> bool:
         """Whether ``consistency`` projects the output of the LR slices ``lr`` (N, h, w)."""
-        return self._weight(lr, None) > 0
+        return self._damping(lr, None) is not None
 
     @staticmethod
-    def projection_weight(noise: float) -> float:
-        """Weight w of the projection ``O + w A^+ (y - A O)`` onto data with this noise.
+    def projection_damping(noise: float) -> float:
+        """Damping ``(sigma^2 - sigma_0^2) / tau^2`` of the projection onto data with noise.
 
-        1 up to :data:`PROJECT_BELOW_NOISE` (tau), ``(tau / noise)^2`` above: the data are
-        trusted less than the network's estimate of the measured band as the noise grows
-        (the MAP step of a Gaussian prior of spread tau around the network's output, for
-        an acquisition with orthonormal rows, is ``tau^2 / (tau^2 + noise^2)``; the dead zone
-        absorbs the estimator's reading of ringing as noise, about 0.7 % on noise-free
-        k-space data).
+        :meth:`dnsp.acquisition.Acquisition.project` with this damping is the MAP step for
+        data with noise sigma and a network whose estimate spreads by tau
+        (:data:`PROJECT_BELOW_NOISE`) around the truth; below sigma_0
+        (:data:`PROJECT_EXACT_BELOW`, the estimator's reading of noise-free ringing) the data
+        are exact (damping 0: the projection proper).
         """
         if not noise >= 0:
             raise ValueError(f"noise must be >= 0, got {noise!r}")
-        tau = PROJECT_BELOW_NOISE
-        return 1.0 if noise <= tau else (tau / noise) ** 2
+        return max(noise**2 - PROJECT_EXACT_BELOW**2, 0.0) / PROJECT_BELOW_NOISE**2
 
-    def _weight(self, lr: np.ndarray, noise: float | None) -> float:
-        """The projection weight for the LR slices ``lr`` (0: no projection)."""
+    def _damping(self, lr: np.ndarray, noise: float | None) -> float | None:
+        """The projection's damping for the LR slices ``lr`` (``None``: no projection)."""
         if self.consistency == "off" or self.scale < 2 or min(lr.shape[-2:]) < 4:
-            return 0.0
+            return None
         if self.consistency == "on":
-            return self.weight
+            return self.damping
         if self.projector is not None:
             if noise is None:
                 noise = estimate_acquisition(np.clip(lr, 0.0, 1.0), self.scale).noise
-            return self.projection_weight(noise)
-        return float(self._projects(estimate_acquisition(np.clip(lr, 0.0, 1.0), self.scale)))
+            return self.projection_damping(noise)
+        on = self._projects(estimate_acquisition(np.clip(lr, 0.0, 1.0), self.scale))
+        return 0.0 if on else None
 
     @staticmethod
     def _projects(estimate: AcquisitionEstimate | None) -> bool:
@@ -405,22 +408,20 @@ class NetworkMethod:
             estimate = estimate_acquisition(np.clip(lr_sample, 0.0, 1.0), self.scale)
         fixed.noise = None if estimate is None else float(estimate.noise)
         if self.consistency == "auto":
-            if self.projector is not None:
-                w = 0.0 if fixed.noise is None else self.projection_weight(fixed.noise)
-            else:
-                w = float(self.scale >= 2 and self._projects(estimate))
-            fixed.consistency = "on" if w > 0 else "off"
-            fixed.weight = w if w > 0 else 1.0
+            on = self.scale >= 2 and (fixed.noise is not None if self.projector is not None
+                                      else self._projects(estimate))
+            fixed.consistency = "on" if on else "off"
+            fixed.damping = (self.projection_damping(fixed.noise)
+                             if on and self.projector is not None and fixed.noise is not None
+                             else 0.0)
         return fixed
 
     def _data_consistency(self, lr: np.ndarray, out: np.ndarray, noise: float | None
                           ) -> np.ndarray:
-        """The output projected onto the data, weighted by :meth:`_weight`."""
+        """The output projected onto the data, damped as :meth:`_damping` says."""
         model = self.projector or self._kspace
-        w = 0.0 if model is None else self._weight(lr, noise)
-        if w <= 0:
+        damping = None if model is None else self._damping(lr, noise)
+        if damping is None:
             return out
-        proj = model.project(torch.from_numpy(out), torch.from_numpy(lr)).numpy()
-        if w < 1:
-            proj = out + w * (proj - out)
+        proj = model.project(torch.from_numpy(out), torch.from_numpy(lr), damping).numpy()
         return proj.astype(np.float32, copy=False)
