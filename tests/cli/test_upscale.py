@@ -351,14 +351,17 @@ def test_list_models_is_a_table(capsys: pytest.CaptureFixture[str]) -> None:
         pytest.skip("no shipped models")
     assert main(["upscale", "--list-models"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split() == ["name", "x", "trained", "on", "degradation", "inputs",
-                                "ensemble", "params", "gain", "MAC/px"]
+    assert lines[0].split() == ["name", "x", "trained", "on", "degradation", "serves",
+                                "inputs", "ensemble", "params", "gain", "MAC/px"]
     assert "{" not in "\n".join(lines)  # no Python dict reprs
     defaults = [line.split() for line in lines[2:] if len(line.split()) > 2
                 and line.split()[1] == "*"]
     assert {row[2] for row in defaults} >= {"2", "3", "4"}  # one default per shipped scale
     ap = next(line for line in lines if line.startswith("dnsp-edsr-ap-x2 "))
     assert "gaussian x2" in ap and "dB" in ap and "T1" in ap and "234k" in ap
+    assert ap.split()[ap.split().index("x2") + 1] == "gaussian"  # --acquisition gaussian
+    mix = next(line for line in lines if line.startswith("dnsp-edsr-mix-x2 "))
+    assert "auto,kspace" in mix.split()  # auto and the acquisitions without a model
     assert ap.split()[ap.split().index("bicubic") + 1] == "1"  # the ensemble column
     # the no-prior twin has no card of its own: its scale's card gives data and gain
     twin = next(line for line in lines if line.startswith("dnsp-edsr-mix-np-x2 "))

@@ -126,7 +126,8 @@ def add_upscale_arguments(parser: argparse.ArgumentParser, *, scale_default: int
     parser.add_argument("--gate", type=float, default=None, metavar="K",
                         help="noise gate on what a network adds beyond the input's band: "
                         "fades it where it is weaker than K times the input's noise, so "
-                        "that a scan's noise is not turned into texture (0: off; default 2, "
+                        "that a scan's noise is not turned into texture (0: off; default 2 "
+                        "with --acquisition auto, 0 with a named acquisition; "
                         "docs/acquisition.md)")
     parser.add_argument("--tile-pixels", type=int, default=None, metavar="N",
                         help="largest tile (HR pixels, overlap included) per network call; "
@@ -275,7 +276,10 @@ def build_method(args: argparse.Namespace, scale: int, acquisition: Acquisition 
                      threads=args.threads if args.threads is not None else auto_threads(),
                      max_pixels=args.tile_pixels, ensemble=args.ensemble,
                      given=acquisition is not None,
-                     gate=DEFAULT_GATE if args.gate is None else args.gate,
+                     # the gate answers an unknown input's noise; a named acquisition
+                     # gets its own model and projection, and the gate only when asked
+                     gate=(args.gate if args.gate is not None
+                           else DEFAULT_GATE if acquisition is None else 0.0),
                      keep_range=network)
     except ValueError as exc:  # e.g. a tile too small for the network's margin
         raise InputError(str(exc)) from exc

@@ -19,15 +19,20 @@ from typing import Any
 import torch
 from torch import nn
 
-from dnsp.acquisition import acquisition_from_config, default_acquisition
+from dnsp.acquisition import (
+    acquisition_class,
+    acquisition_from_config,
+    command_line_acquisitions,
+    default_acquisition,
+)
 from dnsp.methods.pretrained import ModelInfo, available_models, read_manifest
 from dnsp.nets import build_network
 from dnsp.nets.registry import count_parameters
 
 __all__ = ["model_rows", "models_table"]
 
-_HEADERS = ("name", "x", "trained on", "degradation", "inputs", "ensemble", "params", "gain",
-            "MAC/px")
+_HEADERS = ("name", "x", "trained on", "degradation", "serves", "inputs", "ensemble", "params",
+            "gain", "MAC/px")
 
 
 def _card(info: ModelInfo) -> str:
@@ -109,9 +114,28 @@ def _macs_per_pixel(net: nn.Module, side: int, chans: int = 1) -> float:
     return total / float(out.shape[-1] * out.shape[-2])
 
 
+def _serves(manifest: dict[str, Any]) -> dict[str, str]:
+    """Model name -> the ``--acquisition`` values ``dnsp upscale`` gives it without --model:
+    its own acquisition (``acquisition_defaults``), or for a scale's default ``auto`` and every
+    in-plane acquisition without a model of its own."""
+    own: dict[str, list[str]] = {}
+    for acq, by_scale in manifest.get("acquisition_defaults", {}).items():
+        for name in by_scale.values():
+            own.setdefault(name, []).append(acq)
+    routed = set(manifest.get("acquisition_defaults", {}))
+    rest = [a for a in command_line_acquisitions()
+            if a not in routed and not acquisition_class(a).along_slices]
+    out = {name: ",".join(sorted(acqs)) for name, acqs in own.items()}
+    for name in manifest.get("defaults", {}).values():
+        out[name] = ",".join(["auto", *rest])
+    return out
+
+
 def model_rows(folder: str | None = None) -> list[tuple[str, ...]]:
     """The table's rows (strings), one per shipped model."""
-    defaults = {v: k for k, v in read_manifest(folder).get("defaults", {}).items()}
+    manifest = read_manifest(folder)
+    defaults = {v: k for k, v in manifest.get("defaults", {}).items()}
+    serves = _serves(manifest)
     rows = []
     for info in available_models(folder):
         card = _card(info)
@@ -128,7 +152,7 @@ def model_rows(folder: str | None = None) -> list[tuple[str, ...]]:
         name = info.name + (" *" if info.name in defaults else "")
         kind = info.meta.get("kind")
         rows.append((name, str(info.scale) if kind is None else f"{info.scale} ({kind})",
-                     _trained_on(info, card), _degradation(info),
+                     _trained_on(info, card), _degradation(info), serves.get(info.name, "-"),
                      "+".join(info.inputs) if info.inputs else "bicubic",
                      str(info.ensemble), params, _gain(info, card), macs))
     return rows
@@ -143,7 +167,8 @@ def models_table(folder: str | None = None) -> str:
              "  ".join("-" * w for w in widths)]
     lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
               for r in rows]
-    lines.append("* default model for its scale. ensemble: flips/rotations averaged by "
+    lines.append("* default model for its scale. serves: the --acquisition values that get "
+                 "this model when --model is not given. ensemble: flips/rotations averaged by "
                  "default (--ensemble K changes it, K times the time); gain: PSNR over bicubic "
                  "on held-out heads (model card); MAC/px: multiply-accumulates per output "
                  "pixel; details: each model's card in dnsp/infer/models/.")

@@ -193,7 +193,9 @@ def cast_output(data: np.ndarray, kind: OutputType) -> tuple[np.ndarray, int]:
 def stored_parts(stored: str, clipped: int, integer: bool, qc: Path | None) -> list[str]:
     """The end of a per-file line: the stored type, the voxels clipped to an integer type's
     range, and the QC picture written (``dnsp upscale``, with or without ``--through-plane``)."""
-    parts = [stored + (f", {clipped} voxel(s) clipped to its range" if integer else "")]
+    why = (" (sharpened values beyond what the input's type holds; --dtype float32 keeps "
+           "them)" if clipped else "")
+    parts = [stored + (f", {clipped} voxel(s) clipped to its range{why}" if integer else "")]
     if qc is not None:
         parts.append(f"QC {qc}")
     return parts

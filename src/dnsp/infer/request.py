@@ -96,3 +96,17 @@ class UpscaleRequest:
     def method_name(self) -> str:
         """The name the method reports (``through-plane`` when there is none)."""
         return str(getattr(self.method, "name", "through-plane"))
+
+    @property
+    def method_why(self) -> str:
+        """Why this method serves this input, for the per-file line ("" for a method asked
+        for by name): the model of a named acquisition, or the robust default."""
+        projector = getattr(self.method, "projector", None)
+        gate = float(getattr(self.method, "gate", 0.0) or 0.0)
+        gated = f", noise gate {gate:g}" if gate > 0 else ""
+        if projector is not None:
+            return (f" (the model for the named acquisition {projector.name}, projected onto "
+                    f"its data{gated})")
+        if self.acquisition is None and gated:
+            return f" (robust default: the acquisition is estimated{gated})"
+        return ""
