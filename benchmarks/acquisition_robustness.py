@@ -147,8 +147,9 @@ def main() -> None:
                     "scale)")
     ap.add_argument("--ensemble", type=int, default=None,
                     help="self-ensemble size 1|2|4|8 (default: the model's own setting)")
-    ap.add_argument("--gate", type=float, default=DEFAULT_GATE,
-                    help="noise gate strength of the network (dnsp upscale --gate; 0: off)")
+    ap.add_argument("--gate", type=float, default=None,
+                    help="noise gate strength of the network (dnsp upscale --gate; 0: off; "
+                    "default as dnsp upscale: 2 with auto, 0 with --given)")
     ap.add_argument("--given", action="store_true",
                     help="name each case's acquisition, as dnsp upscale --acquisition NAME "
                     "[--window W] (default: auto)")
@@ -158,7 +159,9 @@ def main() -> None:
     args = ap.parse_args()
     heads = test_heads(args.ixi_subjects, args.slices)
     rows = [r for s in args.scales
-            for r in measure(s, args.model, heads, args.ensemble, args.gate, args.given)]
+            for r in measure(s, args.model, heads, args.ensemble,
+                             args.gate if args.gate is not None
+                             else 0.0 if args.given else DEFAULT_GATE, args.given)]
     for s in args.scales:
         mine = [r for r in rows if r["scale"] == s and not r["case"].startswith("gaussian")]
         gains = [r["gain"] for r in mine]
