@@ -61,10 +61,10 @@ from dnsp.evaluate.priors_strength_stats import (
     write_strength_report,
 )
 from dnsp.evaluate.priors_strength_study import StrengthStudy, log
+from dnsp.evaluate.priors_study import runnable_datasets
 from dnsp.evaluate.study_workers import claim, claimed, locked, release
 from dnsp.fsutil import atomic_path
 from dnsp.losses import PAPER_DEFAULTS, variant_weights
-from dnsp.paths import shared_data_root
 
 #: Columns of ``results/runs.csv`` (one row per finished run).
 __all__ = ["run_priors_strength", "strength_plan"]
@@ -285,15 +285,7 @@ def run_priors_strength(exp: Experiment, budget_name: str, out_dir: str | Path, 
     out = Path(out_dir)
     for sub in ("slices", "crops"):
         (out / "results" / sub).mkdir(parents=True, exist_ok=True)
-    budget = exp.budget(budget_name)
-    has_shared = shared_data_root().is_dir()
-    datasets = [d for d in exp.datasets if budget.datasets is None or d.name in budget.datasets]
-    skipped = [f"{d.name} (needs ../shared/data, which is absent)" for d in datasets
-               if d.needs_shared_data and not has_shared]
-    names = [d.name for d in datasets if not (d.needs_shared_data and not has_shared)]
-    if not names:
-        raise InputError(f"{exp.name}: nothing to run under budget {budget_name} "
-                         f"(skipped: {', '.join(skipped) or 'none'})")
+    names, skipped = runnable_datasets(exp, budget_name)
     args = (exp, budget_name, out, quiet, overrides or {}, names[0])
     t0 = time.perf_counter()
     if workers == 1:

@@ -58,8 +58,8 @@ from dnsp.train.data import TrainData, load_train_data
 from dnsp.train.trainer import Trainer, TrainingInterrupted, build_model
 from dnsp.yamlio import deep_merge, read_yaml
 
-__all__ = ["RUN_COLUMNS", "StudyRun", "adaptive_plan", "run_priors_study", "seeds_wanted",
-           "study_runs"]
+__all__ = ["RUN_COLUMNS", "StudyRun", "adaptive_plan", "run_priors_study", "runnable_datasets",
+           "seeds_wanted", "study_runs"]
 
 _SPEC_FIELDS = set(SRDataSpec.__dataclass_fields__)
 #: Columns of ``results/runs.csv`` (one row per finished run).
@@ -275,6 +275,25 @@ def _read_runs(path: Path) -> pd.DataFrame:
     return pd.read_csv(path) if path.is_file() else pd.DataFrame(columns=list(RUN_COLUMNS))
 
 
+def runnable_datasets(exp: Experiment, budget_name: str) -> tuple[list[str], list[str]]:
+    """(names of the budget's datasets that can run here, notes on those skipped: the ones
+    that need ``../shared/data`` when it is absent).
+
+    Raises:
+        InputError: When nothing can run.
+    """
+    budget = exp.budget(budget_name)
+    has_shared = shared_data_root().is_dir()
+    datasets = [d for d in exp.datasets if budget.datasets is None or d.name in budget.datasets]
+    skipped = [f"{d.name} (needs ../shared/data, which is absent)" for d in datasets
+               if d.needs_shared_data and not has_shared]
+    names = [d.name for d in datasets if not (d.needs_shared_data and not has_shared)]
+    if not names:
+        raise InputError(f"{exp.name}: nothing to run under budget {budget_name} "
+                         f"(skipped: {', '.join(skipped) or 'none'})")
+    return names, skipped
+
+
 def run_priors_study(exp: Experiment, budget_name: str, out_dir: str | Path, *,
                      quiet: bool = False, overrides: dict[str, Any] | None = None,
                      max_runs: int | None = None
@@ -296,14 +315,7 @@ def run_priors_study(exp: Experiment, budget_name: str, out_dir: str | Path, *,
     out = Path(out_dir)
     (out / "results" / "slices").mkdir(parents=True, exist_ok=True)
     st = _Study(exp, budget_name, out, quiet, overrides or {})
-    has_shared = shared_data_root().is_dir()
-    datasets = [d for d in exp.datasets if budget.datasets is None or d.name in budget.datasets]
-    skipped = [f"{d.name} (needs ../shared/data, which is absent)" for d in datasets
-               if d.needs_shared_data and not has_shared]
-    names = [d.name for d in datasets if not (d.needs_shared_data and not has_shared)]
-    if not names:
-        raise InputError(f"{exp.name}: nothing to run under budget {budget_name} "
-                         f"(skipped: {', '.join(skipped) or 'none'})")
+    names, skipped = runnable_datasets(exp, budget_name)
     variants = [m.name for m in exp.methods if budget.methods is None or m.name in budget.methods]
     seeds = [int(x) for x in st.study["seeds"]]
     target = st.study.get("target_half_width")
