@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from dnsp.acquisition import get_acquisition
+from dnsp.acquisition import get_acquisition, projection_damping
 from dnsp.cli import main
 from dnsp.methods import build_method
 from dnsp.methods.network import PROJECT_BELOW_NOISE, PROJECT_EXACT_BELOW, NetworkMethod
@@ -60,9 +60,12 @@ def test_named_noise_free_acquisition_is_reproduced_by_the_output(config: dict) 
 
 
 def test_projection_damping_follows_the_noise() -> None:
-    d = NetworkMethod.projection_damping
-    assert d(0.0) == 0.0 and d(PROJECT_EXACT_BELOW) == 0.0  # exact data below the floor
     tau, s0 = PROJECT_BELOW_NOISE, PROJECT_EXACT_BELOW
+
+    def d(noise: float) -> float:
+        return projection_damping(noise, s0, tau)
+
+    assert d(0.0) == 0.0 and d(s0) == 0.0  # exact data below the floor
     assert d(0.02) == pytest.approx((0.02**2 - s0**2) / tau**2)
     with pytest.raises(ValueError, match="noise"):
         d(-1.0)
@@ -76,7 +79,8 @@ def test_damped_projection_does_not_amplify_a_window_edge() -> None:
     lr = acq.simulate(hr, torch.Generator().manual_seed(2)).double()
     guess = torch.from_numpy(phantom_stack(2, 48, seed=9)).double() * 0.5 + hr * 0.5
     exact = acq.project(guess, lr)
-    damped = acq.project(guess, lr, NetworkMethod.projection_damping(0.02))
+    damped = acq.project(guess, lr, projection_damping(0.02, PROJECT_EXACT_BELOW,
+                                                          PROJECT_BELOW_NOISE))
     err = lambda x: float((x - hr).pow(2).mean().sqrt())  # noqa: E731
     assert err(damped) < err(exact)
 

@@ -15,6 +15,7 @@ from dnsp.acquisition.base import (
     command_line_acquisitions,
     default_acquisition,
     get_acquisition,
+    projection_damping,
     register_acquisition,
 )
 from dnsp.acquisition.estimate import (
@@ -62,5 +63,6 @@ __all__ = [
     "estimate_volume",
     "estimation_sample",
     "get_acquisition",
+    "projection_damping",
     "register_acquisition",
 ]

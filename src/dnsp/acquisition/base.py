@@ -287,6 +287,21 @@ class Acquisition(ABC):
         return hash(repr(self))
 
 
+def projection_damping(noise: float, exact_below: float, spread: float) -> float:
+    """Damping ``(sigma^2 - sigma_0^2) / tau^2`` of :meth:`Acquisition.project` for noisy data.
+
+    The MAP step for data with noise sigma (``noise``) and an estimate that spreads by tau
+    (``spread``) around the truth; below sigma_0 (``exact_below``: what a noise estimate reads
+    on noise-free data) the data are exact (damping 0: the projection proper).
+
+    Raises:
+        ValueError: A negative noise or a spread that is not positive.
+    """
+    if not noise >= 0 or not spread > 0:
+        raise ValueError(f"noise must be >= 0 and spread > 0, got {noise!r} and {spread!r}")
+    return max(noise**2 - exact_below**2, 0.0) / spread**2
+
+
 def register_acquisition(cls: A) -> A:
     """Class decorator: add an :class:`Acquisition` subclass to the registry under its name."""
     if not cls.name:

@@ -49,6 +49,7 @@ from dnsp.acquisition import (
     default_acquisition,
     estimate_acquisition,
     get_acquisition,
+    projection_damping,
 )
 from dnsp.devices import resolve_device
 from dnsp.methods.tiling import (
@@ -135,8 +136,8 @@ class NetworkMethod:
             noise-free k-space truncation at the method's scale): the measured data then come
             from the input and the network adds only what the acquisition does not measure
             (measured gains in docs/acquisition.md); ``"auto"``: with a ``projector``, the
-            projection damped by the input's noise (:meth:`projection_damping`); without
-            one, ``"on"`` when the LR slices look like a noise-free k-space truncation
+            projection damped by the input's noise
+            (:func:`dnsp.acquisition.projection_damping`); without one, ``"on"`` when the LR slices look like a noise-free k-space truncation
             (:func:`dnsp.acquisition.estimate_acquisition`: ``kspace`` with estimated noise
             below :data:`PROJECT_BELOW_NOISE`); decided per call of :meth:`upscale_stack`,
             or once per volume by :meth:`for_volume`. On noisy inputs the network's
@@ -351,20 +352,6 @@ class NetworkMethod:
         """Whether ``consistency`` projects the output of the LR slices ``lr`` (N, h, w)."""
         return self._damping(lr, None) is not None
 
-    @staticmethod
-    def projection_damping(noise: float) -> float:
-        """Damping ``(sigma^2 - sigma_0^2) / tau^2`` of the projection onto data with noise.
-
-        :meth:`dnsp.acquisition.Acquisition.project` with this damping is the MAP step for
-        data with noise sigma and a network whose estimate spreads by tau
-        (:data:`PROJECT_BELOW_NOISE`) around the truth; below sigma_0
-        (:data:`PROJECT_EXACT_BELOW`, the estimator's reading of noise-free ringing) the data
-        are exact (damping 0: the projection proper).
-        """
-        if not noise >= 0:
-            raise ValueError(f"noise must be >= 0, got {noise!r}")
-        return max(noise**2 - PROJECT_EXACT_BELOW**2, 0.0) / PROJECT_BELOW_NOISE**2
-
     def _damping(self, lr: np.ndarray, noise: float | None) -> float | None:
         """The projection's damping for the LR slices ``lr`` (``None``: no projection)."""
         if self.consistency == "off" or self.scale < 2 or min(lr.shape[-2:]) < 4:
@@ -374,7 +361,7 @@ class NetworkMethod:
         if self.projector is not None:
             if noise is None:
                 noise = estimate_acquisition(np.clip(lr, 0.0, 1.0), self.scale).noise
-            return self.projection_damping(noise)
+            return projection_damping(noise, PROJECT_EXACT_BELOW, PROJECT_BELOW_NOISE)
         on = self._projects(estimate_acquisition(np.clip(lr, 0.0, 1.0), self.scale))
         return 0.0 if on else None
 
@@ -411,9 +398,9 @@ class NetworkMethod:
             on = self.scale >= 2 and (fixed.noise is not None if self.projector is not None
                                       else self._projects(estimate))
             fixed.consistency = "on" if on else "off"
-            fixed.damping = (self.projection_damping(fixed.noise)
-                             if on and self.projector is not None and fixed.noise is not None
-                             else 0.0)
+            damped = on and self.projector is not None and fixed.noise is not None
+            fixed.damping = (projection_damping(fixed.noise, PROJECT_EXACT_BELOW,
+                                                PROJECT_BELOW_NOISE) if damped else 0.0)
         return fixed
 
     def _data_consistency(self, lr: np.ndarray, out: np.ndarray, noise: float | None
