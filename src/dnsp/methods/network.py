@@ -137,7 +137,8 @@ class NetworkMethod:
             from the input and the network adds only what the acquisition does not measure
             (measured gains in docs/acquisition.md); ``"auto"``: with a ``projector``, the
             projection damped by the input's noise
-            (:func:`dnsp.acquisition.projection_damping`); without one, ``"on"`` when the LR slices look like a noise-free k-space truncation
+            (:func:`dnsp.acquisition.projection_damping`); without one, ``"on"`` when the LR
+            slices look like a noise-free k-space truncation
             (:func:`dnsp.acquisition.estimate_acquisition`: ``kspace`` with estimated noise
             below :data:`PROJECT_BELOW_NOISE`); decided per call of :meth:`upscale_stack`,
             or once per volume by :meth:`for_volume`. On noisy inputs the network's
