@@ -17,6 +17,7 @@ import pytest
 SRC = Path(__file__).resolve().parents[1] / "src" / "dnsp"
 LAYER = {
     "errors": 0, "fsutil": 0, "yamlio": 0, "paths": 0, "devices": 0, "checkpoint_io": 0,
+    "messages": 0,
     "ops": 1, "priors": 2, "losses": 2, "acquisition": 2,
     "nets": 3, "data": 3, "metrics": 3,
     "methods": 4, "train": 5, "infer": 6, "evaluate": 7, "bids": 7, "cli": 8,
@@ -112,7 +113,8 @@ def test_no_import_circles() -> None:
 @pytest.mark.parametrize("path", [p for p in SRC.rglob("*.py") if _package(p) != "cli"],
                          ids=lambda p: str(p.relative_to(SRC)))
 def test_command_line_code_only_in_cli(path: Path) -> None:
-    """No argparse and no ``main()`` outside ``dnsp.cli`` (scripts: tools/, benchmarks/)."""
+    """No argparse, no ``main()`` and no ``print`` outside ``dnsp.cli`` (scripts: tools/,
+    benchmarks/; library code logs through :mod:`dnsp.messages`)."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     for node in ast.walk(tree):
         if isinstance(node, ast.Import | ast.ImportFrom):
@@ -121,3 +123,7 @@ def test_command_line_code_only_in_cli(path: Path) -> None:
         if isinstance(node, ast.FunctionDef) and node.name == "main" and node.col_offset == 0:
             raise AssertionError(f"{path.relative_to(SRC)} defines main(): move it to dnsp.cli "
                                  "or tools/")
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                and node.func.id == "print"):
+            raise AssertionError(f"{path.relative_to(SRC)}:{node.lineno} prints: library code "
+                                 "logs (dnsp.messages), the command line shows it")

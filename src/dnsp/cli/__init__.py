@@ -19,6 +19,7 @@ from types import ModuleType
 
 from dnsp import __version__
 from dnsp.errors import DnspError
+from dnsp.messages import show_messages
 
 
 def _commands() -> list[ModuleType]:
@@ -58,6 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 0
     debug = bool(getattr(args, "debug", False))
+    show_messages()
     try:
         return int(args._run(args) or 0)
     except DnspError as exc:

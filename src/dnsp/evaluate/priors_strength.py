@@ -65,6 +65,7 @@ from dnsp.evaluate.priors_study import runnable_datasets
 from dnsp.evaluate.study_workers import claim, claimed, locked, release
 from dnsp.fsutil import atomic_path
 from dnsp.losses import PAPER_DEFAULTS, variant_weights
+from dnsp.messages import show_messages
 
 #: Columns of ``results/runs.csv`` (one row per finished run).
 __all__ = ["run_priors_strength", "strength_plan"]
@@ -250,6 +251,7 @@ def _merge_calib(out: Path, mine: dict[str, Any]) -> dict[str, Any]:
 
 
 def _worker_main(args: tuple[Any, ...]) -> int:
+    show_messages()  # a spawned process: the command line's setting is not inherited
     try:
         return _worker(*args)
     except KeyboardInterrupt:

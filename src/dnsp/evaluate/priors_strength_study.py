@@ -7,9 +7,9 @@ priors study's (:class:`dnsp.evaluate.priors_study._Study`)."""
 from __future__ import annotations
 
 import json
+import logging
 import math
 import shutil
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -42,11 +42,13 @@ from dnsp.train.trainer import Trainer, TrainingDiverged, TrainingInterrupted, b
 from dnsp.yamlio import deep_merge, read_yaml
 
 #: Columns of ``results/runs.csv`` (one row per finished run).
+_LOG = logging.getLogger(__name__)
+
 __all__ = ["StrengthStudy", "crop_index", "log"]
 
 def log(msg: str, quiet: bool) -> None:
     if not quiet:
-        print(msg, file=sys.stderr, flush=True)
+        _LOG.info(msg)
 
 
 class _StopAfter:

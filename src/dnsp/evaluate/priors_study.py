@@ -27,8 +27,8 @@ variants run, for the seeds the cell ended with.
 from __future__ import annotations
 
 import json
+import logging
 import math
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,6 +57,8 @@ from dnsp.train.config import TrainConfig, config_from_dict
 from dnsp.train.data import TrainData, load_train_data
 from dnsp.train.trainer import Trainer, TrainingInterrupted, build_model
 from dnsp.yamlio import deep_merge, read_yaml
+
+_LOG = logging.getLogger(__name__)
 
 __all__ = ["RUN_COLUMNS", "StudyRun", "adaptive_plan", "run_priors_study", "runnable_datasets",
            "seeds_wanted", "study_runs"]
@@ -88,7 +90,7 @@ class StudyRun:
 
 def _log(msg: str, quiet: bool) -> None:
     if not quiet:
-        print(msg, file=sys.stderr, flush=True)
+        _LOG.info(msg)
 
 
 def _study_section(exp: Experiment, budget_name: str) -> tuple[dict[str, Any], dict[str, Any]]:

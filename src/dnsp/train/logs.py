@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
 from dnsp.fsutil import atomic_path
+
+_LOG = logging.getLogger(__name__)
 
 __all__ = ["RunLogger"]
 
@@ -54,8 +56,7 @@ class RunLogger:
 
                 self.writer = SummaryWriter(log_dir=str(Path(out_dir) / "tensorboard"))
             except ImportError:
-                print("tensorboard is not installed: logging to metrics.csv only",
-                      file=sys.stderr)
+                _LOG.warning("tensorboard is not installed: logging to metrics.csv only")
 
     def log_epoch(self, row: dict[str, Any]) -> None:
         """Append an epoch row (must contain ``epoch``) and rewrite the CSV."""

@@ -3,8 +3,8 @@ progress, stop flag (Ctrl-C) and the exceptions it ends with."""
 
 from __future__ import annotations
 
+import logging
 import signal
-import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +12,8 @@ from typing import Any
 
 from dnsp.errors import DnspError
 from dnsp.train.config import config_from_dict, config_to_dict
+
+_LOG = logging.getLogger(__name__)
 
 __all__ = ["Progress", "StopFlag", "TrainResult", "TrainingDiverged", "TrainingInterrupted",
            "with_defaults"]
@@ -104,5 +106,4 @@ class StopFlag:
         if self.requested:
             raise KeyboardInterrupt
         self.requested = True
-        print("\nstopping after this step (Ctrl-C again to abort without a checkpoint)",
-              file=sys.stderr)
+        _LOG.warning("stopping after this step (Ctrl-C again to abort without a checkpoint)")

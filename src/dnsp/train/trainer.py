@@ -18,6 +18,7 @@ the SVD of the low-rank prior, is evaluated in float32 on the upcast prediction.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import sys
 import time
@@ -66,6 +67,8 @@ from dnsp.train.run_state import (
     TrainResult,
     with_defaults,
 )
+
+_LOG = logging.getLogger(__name__)
 
 __all__ = [
     "Objective",
@@ -190,11 +193,12 @@ class Trainer:
                     f"after epoch {epoch} the learned filters have grown and ")
             hint = ("; loss.filter_norm=unit bounds the filters"
                     if self.cfg.loss.filter_norm == "none" else "")
-            print(f"warning: {when}loss.beta={self.cfg.loss.beta:g} is above {beta_max:.3g}, "
+            _LOG.warning(
+                  f"warning: {when}loss.beta={self.cfg.loss.beta:g} is above {beta_max:.3g}, "
                   f"the largest value for which the loss (reduction '{self.cfg.loss.reduction}', "
                   f"{height}x{width} patches) is bounded below: the network can lower it without "
                   "limit by amplifying high frequencies, and training may collapse "
-                  f"(DNSPLoss.critical_beta, docs/priors.md{hint})", file=sys.stderr, flush=True)
+                  f"(DNSPLoss.critical_beta, docs/priors.md{hint})")
         return above
 
     def _load_resume_state(self) -> None:
@@ -298,7 +302,7 @@ class Trainer:
                     self._watch_beta = False
                 if not self.quiet and self.info.is_main:
                     msg = " ".join(f"{k}={_short(v)}" for k, v in row.items())
-                    (bar.write if show else print)(msg)
+                    (bar.write if show else _LOG.info)(msg)
         finally:
             bar.close()
         if self.info.is_main:
