@@ -59,6 +59,8 @@ DEFAULT_ACQUISITION = "gaussian"
 INPUT_MODES = ("bicubic", "zerofill")
 #: Percentile of the HR input that a relative noise level refers to (SPEC sec. 2).
 NOISE_PERCENTILE = 99.9
+#: ``clean_background``: noise-free LR below this fraction of the reference is background.
+BACKGROUND_FRACTION = 0.03
 
 _REGISTRY: dict[str, type[Acquisition]] = {}
 A = TypeVar("A", bound="type[Acquisition]")
@@ -116,8 +118,16 @@ class Acquisition(ABC):
     #: more than a scale and keyword options (a mixture, a registered pair) sets ``False``.
     command_line: ClassVar[bool] = True
 
-    def __init__(self, scale: int = 2, *, noise: float = 0.0, input: str = "bicubic") -> None:
+    def __init__(self, scale: int = 2, *, noise: float = 0.0, input: str = "bicubic",
+                 noise_corr: float = 0.0, clean_background: bool = False) -> None:
         self.scale = check_scale(scale)
+        if not isinstance(noise_corr, (int, float)) or not noise_corr >= 0:
+            raise ValueError(f"noise_corr must be a number >= 0, got {noise_corr!r}")
+        #: correlation length (LR pixels) of the noise; 0: white (:func:`dnsp.ops.rician_noise`)
+        self.noise_corr = float(noise_corr)
+        #: the background (noise-free LR below 3 % of the reference) is exactly 0 after the
+        #: noise, as in masked, skull-stripped or denoised scans: noise in the tissue only
+        self.clean_background = bool(clean_background)
         if not isinstance(noise, (int, float)) or isinstance(noise, bool) or not noise >= 0:
             raise ValueError(f"noise must be a number >= 0, got {noise!r}")
         if input not in INPUT_MODES:
@@ -170,7 +180,11 @@ class Acquisition(ABC):
         lr = self._acquire(crop_to_multiple(hr, self.scale))
         if self.noise > 0:
             ref = float(np.percentile(hr.detach().cpu().numpy(), NOISE_PERCENTILE))
-            lr = rician_noise(lr, self.noise * max(ref, 0.0), generator)
+            clean = lr
+            lr = rician_noise(lr, self.noise * max(ref, 0.0), generator, self.noise_corr)
+            if self.clean_background:
+                lr = torch.where(clean < BACKGROUND_FRACTION * max(ref, 0.0),
+                                 torch.zeros_like(lr), lr)
         return lr
 
     def network_input(self, lr: Tensor) -> Tensor:
@@ -266,13 +280,19 @@ class Acquisition(ABC):
             cfg["noise"] = self.noise
         if self.input != "bicubic":
             cfg["input"] = self.input
+        if self.noise_corr:
+            cfg["noise_corr"] = self.noise_corr
+        if self.clean_background:
+            cfg["clean_background"] = True
         return cfg
 
     def describe(self) -> str:
         """One human-readable line, e.g. ``kspace x2 (hamming window, 1% Rician noise)``."""
         extra = [f"{k} {v}" for k, v in self._params().items()]
         if self.noise:
-            extra.append(f"{100 * self.noise:g}% Rician noise")
+            extra.append(f"{100 * self.noise:g}% Rician noise"
+                         + (f" correlated over {self.noise_corr:g} px" if self.noise_corr else "")
+                         + (", clean background" if self.clean_background else ""))
         tail = f" ({', '.join(extra)})" if extra else ""
         return f"{self.name} x{self.scale}{tail}"
 

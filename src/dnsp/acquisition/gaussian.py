@@ -42,8 +42,10 @@ class GaussianAcquisition(Acquisition):
     name = "gaussian"
 
     def __init__(self, scale: int = 2, sigma: float | None = None, *, noise: float = 0.0,
-                 input: str = "bicubic") -> None:
-        super().__init__(scale, noise=noise, input=input)
+                 input: str = "bicubic", noise_corr: float = 0.0,
+                 clean_background: bool = False) -> None:
+        super().__init__(scale, noise=noise, input=input, noise_corr=noise_corr,
+                         clean_background=clean_background)
         if self.scale < 2:
             raise ValueError(f"scale must be >= 2 for the gaussian model, got {self.scale}")
         if sigma is not None and not float(sigma) > 0:

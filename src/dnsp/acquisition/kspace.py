@@ -38,8 +38,10 @@ class KSpaceAcquisition(Acquisition):
     exact_matrix = True
 
     def __init__(self, scale: int = 2, window: str = "none", window_param: float | None = None,
-                 *, noise: float = 0.0, input: str = "bicubic") -> None:
-        super().__init__(scale, noise=noise, input=input)
+                 *, noise: float = 0.0, input: str = "bicubic", noise_corr: float = 0.0,
+                 clean_background: bool = False) -> None:
+        super().__init__(scale, noise=noise, input=input, noise_corr=noise_corr,
+                         clean_background=clean_background)
         if window not in WINDOWS:
             raise ValueError(f"unknown k-space window {window!r}; valid windows: "
                              f"{', '.join(WINDOWS)}")

@@ -14,8 +14,8 @@ from torch import Tensor
 __all__ = ["rician_noise"]
 
 
-def rician_noise(x: Tensor, sigma: float | Tensor, generator: torch.Generator | None = None
-                 ) -> Tensor:
+def rician_noise(x: Tensor, sigma: float | Tensor, generator: torch.Generator | None = None,
+                 correlation: float = 0.0) -> Tensor:
     """Magnitude of ``x`` plus complex Gaussian noise of per-channel standard deviation ``sigma``.
 
     Args:
@@ -24,6 +24,9 @@ def rician_noise(x: Tensor, sigma: float | Tensor, generator: torch.Generator | 
         sigma: Standard deviation per real/imaginary channel, >= 0 (a scalar, or a tensor that
             broadcasts against ``x``, e.g. ``(B, 1, 1, 1)`` for one level per image).
         generator: Seeded :class:`torch.Generator` (``None``: the global generator).
+        correlation: In-plane correlation length (pixels) of the noise: each channel is white
+            noise smoothed by a Gaussian of this sigma and rescaled to unit variance, as
+            reconstruction filters and interpolation leave real scans' noise (0: white).
 
     Returns:
         ``|x + n_r + j n_i|`` in the dtype of ``x``; ``x`` itself when ``sigma`` is 0.
@@ -36,6 +39,17 @@ def rician_noise(x: Tensor, sigma: float | Tensor, generator: torch.Generator | 
         raise ValueError(f"noise sigma must be >= 0, got {sigma}")
     if not bool((sig > 0).any()):
         return x.clone()
+    if not correlation >= 0:
+        raise ValueError(f"noise correlation must be >= 0, got {correlation}")
     real = torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)
     imag = torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)
+    if correlation > 0 and x.ndim >= 2:
+        from dnsp.ops.resize import gaussian_blur2d
+
+        # unit variance again: white noise through a kernel k has variance sum(k^2)
+        unit = torch.zeros(x.shape[-2:], dtype=x.dtype, device=x.device)
+        unit[x.shape[-2] // 2, x.shape[-1] // 2] = 1.0
+        gain = float(gaussian_blur2d(unit, correlation).pow(2).sum().sqrt())
+        real = gaussian_blur2d(real, correlation) / gain
+        imag = gaussian_blur2d(imag, correlation) / gain
     return torch.sqrt((x + sig * real) ** 2 + (sig * imag) ** 2)
