@@ -76,13 +76,14 @@ def cubic_spline_upscale(lr: np.ndarray, scale: int) -> np.ndarray:
     return out
 
 
-def build_methods(threads: int, gate: float = DEFAULT_GATE) -> dict[str, SRMethod]:
+def build_methods(threads: int, gate: float = DEFAULT_GATE, model: str | None = None
+                  ) -> dict[str, SRMethod]:
     """The SR methods of :data:`METHODS` but cubic spline, as ``dnsp upscale`` builds them
     (the networks with the noise gate ``gate`` and the range floor)."""
     return {
         "zero-fill": build_method("zerofill", SCALE, threads=threads),
         "bicubic": build_method("bicubic", SCALE, threads=threads),
-        "default": build_method(None, SCALE, threads=threads, gate=gate, keep_range=True),
+        "default": build_method(model, SCALE, threads=threads, gate=gate, keep_range=True),
         "paper": build_method("dnsp-edsr-ap-x2", SCALE, threads=threads, gate=gate,
                               keep_range=True),
     }
@@ -152,13 +153,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--slices", type=int, default=6, help="central slices per scan")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--model", default=None,
+                    help="the model of the 'default' column (default: the shipped default)")
     ap.add_argument("--gate", type=float, default=DEFAULT_GATE,
                     help="the networks' noise gate (dnsp upscale --gate; 0: off)")
     ap.add_argument("--only", nargs="*", default=None, help="scan names to keep (prefixes)")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    methods = build_methods(args.threads, args.gate)
+    methods = build_methods(args.threads, args.gate, args.model)
     rows = []
     for name, path in scans(shared_data_root()).items():
         if args.only and not any(name.startswith(p) for p in args.only):
