@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from dnsp.errors import InputError
+from dnsp.messages import show_messages
 from dnsp.train.recipe import run_recipe
 
 
@@ -22,6 +23,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("overrides", nargs="*", help="dotted key=value overrides")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_intermixed_args(argv)
+    show_messages()  # the trainer's epoch lines and warnings
     try:
         run_recipe(args.recipe, args.overrides, quiet=args.quiet,
                    log=lambda line: print(line, flush=True))
