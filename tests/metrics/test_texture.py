@@ -144,3 +144,27 @@ def test_bad_arguments_raise_clear_errors() -> None:
         flat_tissue_mask(lr, erosion=-1)
     with pytest.raises(ValueError, match="flat_quantile"):
         flat_tissue_mask(lr, flat_quantile=1.5)
+
+
+@pytest.mark.parametrize("scale", [2, 3])
+def test_fine_texture_sees_noise_inside_the_band(scale: int) -> None:
+    """fine_texture: 0 for a smooth output, its white-noise golden value, and it sees what
+    invented_texture cannot: noise inside the input's band."""
+    from dnsp.metrics import fine_texture
+
+    sigma_i, sigma_o = 0.02, 0.01
+    lr = _flat_square(64, sigma_i, seed=3, slices=4)
+    mask = _interior(lr.shape, 64 // 8 + 6)
+    flat = np.ones((4, 64 * scale, 64 * scale))  # smooth at every scale, no edge ringing
+    assert fine_texture(lr, flat, scale, mask=mask) == pytest.approx(0.0, abs=1e-9)
+    rng = np.random.default_rng(4)
+    noisy = flat + sigma_o * rng.standard_normal(flat.shape)
+    expected = sigma_o * fine_fluctuation_gain(scale) / (sigma_i * fine_fluctuation_gain())
+    assert fine_texture(lr, noisy, scale, mask=mask) == pytest.approx(expected, rel=0.05)
+    # noise inside the input's band: invisible to invented_texture, seen by fine_texture
+    low = zero_fill_upscale(torch.from_numpy(
+        sigma_o * scale * rng.standard_normal(lr.shape)), scale).numpy() + flat
+    assert invented_texture(lr, low, scale, mask=mask).score < 0.15  # LR Nyquist bins only
+    assert fine_texture(lr, low, scale, mask=mask) > 0.3
+    with pytest.raises(ValueError, match="shape"):
+        fine_texture(lr, flat[:, :-1], scale)

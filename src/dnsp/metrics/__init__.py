@@ -23,6 +23,7 @@ from dnsp.metrics.records import (
 )
 from dnsp.metrics.texture import (
     TextureScore,
+    fine_texture,
     flat_tissue_mask,
     invented_texture,
     out_of_band_residual,
@@ -40,6 +41,7 @@ __all__ = [
     "TextureScore",
     "brain_mask",
     "evaluate_slices",
+    "fine_texture",
     "flat_tissue_mask",
     "hfen",
     "invented_texture",
