@@ -226,6 +226,36 @@ class TextureScore:
     voxels: int
 
 
+def _prepared(lr: np.ndarray | torch.Tensor, output: np.ndarray | torch.Tensor, scale: int,
+              mask: np.ndarray | None) -> tuple[int, np.ndarray, np.ndarray, float, int]:
+    """Checked inputs of the texture scores: ``(s, output stack, mask on the output grid,
+    the input's fine-scale RMS over the mask, LR voxels in the mask)``."""
+    s = _check_scale(scale)
+    x = _as_stack(lr, "lr")
+    o = _as_stack(output, "output")
+    if o.shape != (x.shape[0], x.shape[1] * s, x.shape[2] * s):
+        raise ValueError(f"output shape {tuple(np.shape(output))} is not the input's "
+                         f"{tuple(np.shape(lr))} upscaled by {s}")
+    if mask is None:
+        m = flat_tissue_mask(x)
+    else:
+        m = np.asarray(mask)
+        if m.shape != np.shape(lr):
+            raise ValueError(f"mask shape {m.shape} differs from the input's "
+                             f"{tuple(np.shape(lr))}")
+        m = m.astype(bool).reshape(x.shape)
+    n = int(m.sum())
+    if n == 0:
+        raise ValueError("the flat-tissue mask is empty: no bright, flat tissue in the input")
+    fine = x - _smooth(x)
+    input_rms = float(np.sqrt(np.mean(fine[m] ** 2)))
+    if not input_rms > 1e-12 * float(np.max(np.abs(x[m]))):
+        raise ValueError("the input has no fine-scale fluctuation in the mask: the score is "
+                         "undefined")
+    big = np.repeat(np.repeat(m, s, axis=1), s, axis=2)
+    return s, o, big, input_rms, n
+
+
 def invented_texture(
     lr: np.ndarray | torch.Tensor,
     output: np.ndarray | torch.Tensor,
@@ -253,29 +283,7 @@ def invented_texture(
             NaN/inf values, or an input without fine-scale fluctuation in the mask (the score
             is undefined).
     """
-    s = _check_scale(scale)
-    x = _as_stack(lr, "lr")
-    o = _as_stack(output, "output")
-    if o.shape != (x.shape[0], x.shape[1] * s, x.shape[2] * s):
-        raise ValueError(f"output shape {tuple(np.shape(output))} is not the input's "
-                         f"{tuple(np.shape(lr))} upscaled by {s}")
-    if mask is None:
-        m = flat_tissue_mask(x)
-    else:
-        m = np.asarray(mask)
-        if m.shape != np.shape(lr):
-            raise ValueError(f"mask shape {m.shape} differs from the input's "
-                             f"{tuple(np.shape(lr))}")
-        m = m.astype(bool).reshape(x.shape)
-    n = int(m.sum())
-    if n == 0:
-        raise ValueError("the flat-tissue mask is empty: no bright, flat tissue in the input")
-    fine = x - _smooth(x)
-    input_rms = float(np.sqrt(np.mean(fine[m] ** 2)))
-    if not input_rms > 1e-12 * float(np.max(np.abs(x[m]))):
-        raise ValueError("the input has no fine-scale fluctuation in the mask: the score is "
-                         "undefined")
-    big = np.repeat(np.repeat(m, s, axis=1), s, axis=2)
+    s, o, big, input_rms, n = _prepared(lr, output, scale, mask)
     residual = out_of_band_residual(o, s)
     residual_rms = float(np.sqrt(np.mean(residual[big] ** 2)))
     return TextureScore(residual_rms / input_rms, residual_rms, input_rms, n)
@@ -309,11 +317,6 @@ def fine_texture(
     Raises:
         ValueError: As :func:`invented_texture`.
     """
-    s = _check_scale(scale)
-    ref = invented_texture(lr, output, s, mask)  # checks shapes and the mask, gives the input
-    x = _as_stack(lr, "lr")
-    o = _as_stack(output, "output")
-    m = flat_tissue_mask(x) if mask is None else np.asarray(mask).astype(bool).reshape(x.shape)
-    big = np.repeat(np.repeat(m, s, axis=1), s, axis=2)
+    s, o, big, input_rms, _ = _prepared(lr, output, scale, mask)
     fine = o - _smooth(o, s * FINE_SIGMA)
-    return float(np.sqrt(np.mean(fine[big] ** 2))) / ref.input_rms
+    return float(np.sqrt(np.mean(fine[big] ** 2))) / input_rms
