@@ -117,12 +117,15 @@ def measure(scale: int, model: str | None, heads: dict[str, list[np.ndarray]],
                 outs = {"bicubic": bicubic_upscale(lr, scale).numpy(),
                         "zerofill": zero_fill_upscale(lr, scale).numpy()}
                 t0 = time.perf_counter()
-                outs["model"] = method.upscale_stack(lr.numpy(), scale)
+                # as dnsp upscale: one estimate of the stack decides for it (the network
+                # that serves, the projection's damping, the gate's noise)
+                served = method.for_volume(lr.numpy())
+                outs["model"] = served.upscale_stack(lr.numpy(), scale)
                 seconds += time.perf_counter() - t0
                 for key, sr in outs.items():
                     res[key].append(head_box_psnr(sr, hr))
                     tex[key].append(invented_texture(lr.numpy(), sr, scale).score)
-            row = {"scale": scale, "case": case, "head": head, "model_name": method.name,
+            row = {"scale": scale, "case": case, "head": head, "model_name": served.name,
                    "gate": gate, "given": given,
                    **{k: float(np.mean(v)) for k, v in res.items()},
                    **{f"tex_{k}": float(np.mean(v)) for k, v in tex.items()},
@@ -131,7 +134,7 @@ def measure(scale: int, model: str | None, heads: dict[str, list[np.ndarray]],
             row["gain_bicubic"] = row["model"] - row["bicubic"]
             rows.append(row)
             print(f"x{scale} {case:28s} {head:9s} bicubic {row['bicubic']:6.2f} zero-fill "
-                  f"{row['zerofill']:6.2f} {method.name} {row['model']:6.2f} "
+                  f"{row['zerofill']:6.2f} {served.name} {row['model']:6.2f} "
                   f"gain {row['gain']:+.2f} dB; texture bicubic {row['tex_bicubic']:.2f} "
                   f"zero-fill {row['tex_zerofill']:.2f} model {row['tex_model']:.2f}",
                   flush=True)

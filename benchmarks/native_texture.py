@@ -20,7 +20,8 @@ its ratio to cubic spline's, and the output's minimum against the input's minimu
 same slices (input units), as a markdown table.
 
 Run: ``OMP_NUM_THREADS=1 python benchmarks/native_texture.py --slices 6 \
---out runs/native_texture.json``
+--out runs/native_texture.json`` (``--set held-out``: further native scans, kept apart from
+the tuning: chris_PD, BraTS patients 2-4, IXI test subjects 21-23).
 """
 
 from __future__ import annotations
@@ -35,11 +36,10 @@ import numpy as np
 import torch
 from scipy import ndimage
 
-from dnsp.acquisition import estimation_sample
 from dnsp.data.io import load_volume
 from dnsp.data.orientation import to_plane_stack
 from dnsp.data.slicing import central_slices
-from dnsp.infer.volume import intensity_map, resolve_plane
+from dnsp.infer.volume import intensity_map, plane_estimate, resolve_plane
 from dnsp.methods import build_method, has_capability
 from dnsp.methods.base import SRMethod
 from dnsp.metrics import fine_texture, invented_texture
@@ -49,6 +49,20 @@ from dnsp.paths import shared_data_root
 SCALE = 2
 #: Column order of the table; ``cubic spline`` is the reference of the ratios.
 METHODS = ("zero-fill", "cubic spline", "bicubic", "default", "paper")
+
+
+def held_out_scans(root: Path) -> dict[str, Path]:
+    """Native scans never used to tune the default's routing, gate or damping (``--set
+    held-out``): the other contrast of chris, further BraTS patients and IXI test subjects."""
+    ixi = sorted((root / "ixi-t1-2mm").glob("IXI*"))
+    brats = root / "brats2013"
+    return {
+        "chris_PD": root / "chris" / "chris_PD.nii.gz",
+        **{f"BraTS FLAIR ({p})": brats / p / "Flair.nii.gz"
+           for p in ("pat0002", "pat0003", "pat0004")},
+        "BraTS T1c (pat0002)": brats / "pat0002" / "T1c.nii.gz",
+        **{f"IXI {q.name.split('-')[0]} (test split)": q for q in ixi[21:24]},
+    }
 
 
 def scans(root: Path) -> dict[str, Path]:
@@ -100,7 +114,7 @@ def measure_scan(name: str, path: Path, methods: dict[str, SRMethod], n_slices: 
     norm = ((stack.astype(np.float64) - offset) / factor).astype(np.float32)
     idx = central_slices(norm, n_slices)
     lr = np.ascontiguousarray(norm[idx])
-    sample = np.clip(estimation_sample(norm), 0.0, 1.0)
+    estimate = plane_estimate(data, choice, (offset, factor), SCALE)  # as dnsp upscale does
     row: dict[str, Any] = {"scan": name, "plane": choice.plane, "lr_shape": list(lr.shape),
                            "slices": idx.tolist(), "input_min": float(stack[idx].min()),
                            "methods": {}}
@@ -112,10 +126,11 @@ def measure_scan(name: str, path: Path, methods: dict[str, SRMethod], n_slices: 
         else:
             method = methods[key]
             if has_capability(method, "per_volume"):
-                method = method.for_volume(sample)
+                method = method.for_volume(estimate=estimate)
             sr = method.upscale_stack(lr, SCALE)
-            label = method.name + (f" (projection {method.consistency})"
-                                   if hasattr(method, "consistency") else "")
+            label = method.name + (f" (projection {method.consistency}, damping "
+                                   f"{method.damping:.2f})" if hasattr(method, "consistency")
+                                   else "")
         seconds = time.perf_counter() - t0
         tex = invented_texture(lr, sr, SCALE)
         row["methods"][key] = {"label": label, "score": tex.score,
@@ -164,12 +179,15 @@ def main() -> None:
     ap.add_argument("--gate", type=float, default=DEFAULT_GATE,
                     help="the networks' noise gate (dnsp upscale --gate; 0: off)")
     ap.add_argument("--only", nargs="*", default=None, help="scan names to keep (prefixes)")
+    ap.add_argument("--set", choices=("issue", "held-out"), default="issue",
+                    help="the issue's five scans (used to tune), or scans kept apart")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     methods = build_methods(args.threads, args.gate, args.model)
     rows = []
-    for name, path in scans(shared_data_root()).items():
+    chosen = scans if args.set == "issue" else held_out_scans
+    for name, path in chosen(shared_data_root()).items():
         if args.only and not any(name.startswith(p) for p in args.only):
             continue
         rows.append(measure_scan(name, path, methods, args.slices))

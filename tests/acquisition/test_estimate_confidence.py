@@ -71,14 +71,15 @@ def test_labels_confidence_and_unknown() -> None:
     mid = 0.7 * _lr("kspace", 0.0) + 0.3 * _lr("gaussian", 0.0)
     est = estimate_acquisition(mid, 2)
     assert est.label == "unknown" and est.confidence < 0.5
-    assert est.describe().startswith("unknown (robust default; nearest ")
+    assert est.describe().startswith("unknown (read as k-space at its own resolution; nearest ")
 
 
 def test_unknown_is_said_in_words() -> None:
     est = AcquisitionEstimate(get_acquisition("gaussian", scale=2), 0.012, (0.3, 0.5, 0.2),
                               0.3, "unknown", "tissue")
     assert not est.confident
-    assert est.describe() == ("unknown (robust default; nearest gaussian x2, confidence "
+    assert est.describe() == ("unknown (read as k-space at its own resolution; nearest "
+                              "gaussian x2, confidence "
                               "0.30; noise <= 1.2% (tissue))")
     legacy = AcquisitionEstimate(get_acquisition("kspace", scale=2), 0.0, (0.5, 1.0, 0.0))
     assert legacy.confident and "noise not measurable" in legacy.describe()

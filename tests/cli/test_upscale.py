@@ -361,7 +361,11 @@ def test_list_models_is_a_table(capsys: pytest.CaptureFixture[str]) -> None:
     assert "gaussian x2" in ap and "dB" in ap and "T1" in ap and "234k" in ap
     assert ap.split()[ap.split().index("x2") + 1] == "gaussian"  # --acquisition gaussian
     mix = next(line for line in lines if line.startswith("dnsp-edsr-mix-x2 "))
-    assert "auto,kspace" in mix.split()  # auto and the acquisitions without a model
+    assert "auto(smooth)" in mix.split()  # auto, split by the estimate with the k-space model
+    ks = next(line for line in lines if line.startswith("dnsp-edsr-ks-x2 "))
+    assert "kspace,auto(kspace/unknown)" in ks.split()
+    mix4 = next(line for line in lines if line.startswith("dnsp-edsr-mix-x4 "))
+    assert "auto,kspace" in mix4.split()  # auto and the acquisitions without a model at x4
     assert ap.split()[ap.split().index("bicubic") + 1] == "1"  # the ensemble column
     # the no-prior twin has no card of its own: its scale's card gives data and gain
     twin = next(line for line in lines if line.startswith("dnsp-edsr-mix-np-x2 "))

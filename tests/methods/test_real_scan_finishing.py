@@ -12,6 +12,7 @@ import torch
 from dnsp.acquisition import get_acquisition, projection_damping
 from dnsp.cli import main
 from dnsp.methods import build_method
+from dnsp.methods.by_estimate import ByEstimate
 from dnsp.methods.network import PROJECT_BELOW_NOISE, PROJECT_EXACT_BELOW, NetworkMethod
 from dnsp.methods.pretrained import default_model
 from dnsp.metrics import invented_texture
@@ -35,16 +36,20 @@ def test_named_acquisition_routes_to_its_model() -> None:
     assert default_model(4, acquisition=get_acquisition("gaussian", scale=4)) == \
         "dnsp-edsr-ap-x4"
     assert default_model(2, acquisition=get_acquisition("kspace", scale=2)) == \
-        "dnsp-edsr-mix-x2"  # no k-space model of its own: the robust default
+        "dnsp-edsr-ks-x2"
+    assert default_model(4, acquisition=get_acquisition("kspace", scale=4)) == \
+        "dnsp-edsr-mix-x4"  # no k-space model of its own at x4: the robust default
     m = build_method(None, 2, acquisition=gauss, given=True)
     assert isinstance(m, NetworkMethod) and m.name == "dnsp-edsr-ap-x2"
     assert m.projector == gauss and m.consistency == "auto"
     assert m.acquisition.name == "gaussian"  # fed bicubic, as trained
     k = build_method(None, 2, acquisition=get_acquisition("kspace", scale=2), given=True)
-    assert k.name == "dnsp-edsr-mix-x2" and k.projector.name == "kspace"
-    # not given (library default): no routing, no projector, no gate
+    assert k.name == "dnsp-edsr-ks-x2" and k.projector.name == "kspace"
+    # not given (library default): routed per volume (tests/methods/test_by_estimate.py),
+    # no gate unless asked for
     d = build_method(None, 2, acquisition=gauss)
-    assert d.name == "dnsp-edsr-mix-x2" and d.projector is None and d.gate == 0
+    assert isinstance(d, ByEstimate) and d.smooth.name == "dnsp-edsr-mix-x2"
+    assert d.smooth.projector is None and d.smooth.gate == d.sharp.gate == 0
 
 
 @pytest.mark.parametrize("config", [{"name": "gaussian"}, {"name": "kspace"},

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from dnsp.acquisition import get_acquisition
 from dnsp.errors import InputError
 from dnsp.evaluate.measure import SINGLE_PASS, write_card
 from dnsp.methods.pretrained import default_model, load_model, read_manifest
@@ -36,6 +37,17 @@ def test_recipe_errors(tmp_path: Path) -> None:
     bad.write_text("recipe: {ensemble: 3}\n")
     with pytest.raises(InputError, match="ensemble must be one of"):
         load_recipe(bad)
+    bad.write_text("recipe: {serves: kspac}\n")
+    with pytest.raises(InputError, match=r"serves must be an acquisition model .*kspace"):
+        load_recipe(bad)
+
+
+def test_kspace_recipe_serves_kspace() -> None:
+    cfg, recipe = load_recipe(REPO / "configs" / "pretrained" / "edsr-ks-x2.yml")
+    assert recipe.serves == "kspace" and not recipe.default
+    assert recipe.init_from == "dnsp-edsr-mix-x2" and cfg.data.scale == 2
+    names = {c["name"] for c in cfg.data.acquisition["components"]}
+    assert names == {"kspace"}  # k-space acquisitions only
 
 
 def _checkpoint(path: Path, net: torch.nn.Module, kwargs: dict, scale: int, variant: str
@@ -53,6 +65,10 @@ def test_export_checkpoint_and_card(tmp_path: Path, tiny_net: torch.nn.Module,
     export_model(ckpt, "m-x2", folder=folder, default=True, card="MODEL_CARD_x2.md",
                  extra={"training": {"steps": 3, "recipe": "r.yml", "patches": 10}})
     assert default_model(2, folder) == "m-x2"
+    export_model(ckpt, "m-ks-x2", folder=folder, serves="kspace")
+    kspace = get_acquisition("kspace", scale=2)
+    assert default_model(2, folder, acquisition=kspace) == "m-ks-x2"
+    assert default_model(2, folder) == "m-x2"  # serving an acquisition is not the default
     net, info = load_model("m-x2", folder)
     assert info.meta["variant"] == "AP" and info.meta["training"]["steps"] == 3
     assert all(torch.equal(a, b) for a, b in zip(net.state_dict().values(),

@@ -192,7 +192,8 @@ class AcquisitionEstimate:
         features: Median of :func:`acquisition_features` over the slices.
         confidence: How sure the family is, in [0, 1]: 0.5 at the edges of the
             unknown zone, 1 well beyond them, below 0.5 inside it.
-        label: ``"kspace"``, ``"gaussian"`` or ``"unknown"`` (unsure: the robust default).
+        label: ``"kspace"``, ``"gaussian"`` or ``"unknown"`` (unsure: read as a k-space
+            acquisition at the scan's own resolution, :attr:`assumed`).
         noise_source: Where the noise was measured: ``"background"``, ``"tissue"`` (an
             upper bound) or ``"none"``.
     """
@@ -209,6 +210,15 @@ class AcquisitionEstimate:
         """Whether the family is named (not ``"unknown"``)."""
         return self.label != "unknown"
 
+    @property
+    def assumed(self) -> Acquisition:
+        """The acquisition ``dnsp upscale`` reads the volume as: the family named, and for
+        ``"unknown"`` a k-space acquisition at the scan's own resolution, which is what a
+        scan at its native resolution is (docs/acquisition.md, "Native scans")."""
+        if self.confident or self.acquisition.name == "kspace":
+            return self.acquisition
+        return get_acquisition("kspace", scale=self.acquisition.scale)
+
     def describe(self) -> str:
         """e.g. ``kspace x2 (estimated, confidence 0.93; noise ~1.8% from background)``."""
         if self.noise_source == "none" or not self.noise > 0:
@@ -218,7 +228,8 @@ class AcquisitionEstimate:
         else:
             noise = f"noise ~{100 * self.noise:.1f}%"
         if not self.confident:
-            return (f"unknown (robust default; nearest {self.acquisition.describe()}, "
+            return (f"unknown (read as k-space at its own resolution; nearest "
+                    f"{self.acquisition.describe()}, "
                     f"confidence {self.confidence:.2f}; {noise})")
         return (f"{self.acquisition.describe()} (estimated, confidence "
                 f"{self.confidence:.2f}; {noise})")

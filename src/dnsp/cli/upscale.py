@@ -68,9 +68,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if outcome.file is not None:
         if not quiet:
-            print(f"{request.out}: x{request.scale} with {request.method_name}"
-                  f"{request.method_why}; "
-                  f"{outcome.file.line()}")
+            served = outcome.file.served or f"{request.method_name}{request.method_why}"
+            print(f"{request.out}: x{request.scale} with {served}; {outcome.file.line()}")
         return 0
     result = outcome.folder
     assert result is not None

@@ -36,9 +36,11 @@ class UpscaleReport:
     Attributes:
         path: The output written.
         acquisition: The (noise-free) acquisition model assumed for the input.
-        how: ``"given"``, ``"estimated"`` or ``"unknown, robust default"`` (the estimate is
-            unsure: :attr:`dnsp.acquisition.AcquisitionEstimate.confident`; the nearest model
-            is still used for the consistency check).
+        how: ``"given"``, ``"estimated"`` or ``"unknown: read as a scan at its own resolution"``
+            (the estimate is unsure, :attr:`dnsp.acquisition.AcquisitionEstimate.confident`:
+            the scan is read as a k-space acquisition at its own resolution,
+            :attr:`~dnsp.acquisition.AcquisitionEstimate.assumed`, for the consistency check
+            as for the robust default's network).
         noise: Estimated noise level (fraction of the 99.9th percentile) or ``None``.
         consistency_db: PSNR of the re-acquired output against the input (``inf``: exact).
     """
@@ -84,8 +86,8 @@ def assumed_acquisition(
         estimate = estimate_volume(stack, scale)
     if estimate is None:  # slices too small to measure: the default model
         return default_acquisition(scale), "estimated", None
-    how = "estimated" if estimate.confident else "unknown, robust default"
-    return estimate.acquisition, how, estimate.noise
+    how = "estimated" if estimate.confident else "unknown: read as a scan at its own resolution"
+    return estimate.assumed, how, estimate.noise
 
 
 def assess_upscale(

@@ -117,17 +117,23 @@ def _macs_per_pixel(net: nn.Module, side: int, chans: int = 1) -> float:
 def _serves(manifest: dict[str, Any]) -> dict[str, str]:
     """Model name -> the ``--acquisition`` values ``dnsp upscale`` gives it without --model:
     its own acquisition (``acquisition_defaults``), or for a scale's default ``auto`` and every
-    in-plane acquisition without a model of its own."""
+    in-plane acquisition without a model of its own at that scale. Where a k-space model
+    exists, ``auto`` is split by the estimate (:mod:`dnsp.methods.by_estimate`): the default
+    serves ``auto(smooth)``, the k-space model ``auto(kspace/unknown)``."""
+    by_acq = manifest.get("acquisition_defaults", {})
     own: dict[str, list[str]] = {}
-    for acq, by_scale in manifest.get("acquisition_defaults", {}).items():
+    for acq, by_scale in by_acq.items():
         for name in by_scale.values():
             own.setdefault(name, []).append(acq)
-    routed = set(manifest.get("acquisition_defaults", {}))
-    rest = [a for a in command_line_acquisitions()
-            if a not in routed and not acquisition_class(a).along_slices]
+    in_plane = [a for a in command_line_acquisitions() if not acquisition_class(a).along_slices]
     out = {name: ",".join(sorted(acqs)) for name, acqs in own.items()}
-    for name in manifest.get("defaults", {}).values():
-        out[name] = ",".join(["auto", *rest])
+    for scale, name in manifest.get("defaults", {}).items():
+        sharp = by_acq.get("kspace", {}).get(scale)
+        split = sharp is not None and sharp != name
+        rest = [a for a in in_plane if scale not in by_acq.get(a, {})]
+        out[name] = ",".join(["auto(smooth)" if split else "auto", *rest])
+        if split:
+            out[sharp] += ",auto(kspace/unknown)"
     return out
 
 
@@ -168,7 +174,9 @@ def models_table(folder: str | None = None) -> str:
     lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
               for r in rows]
     lines.append("* default model for its scale. serves: the --acquisition values that get "
-                 "this model when --model is not given. ensemble: flips/rotations averaged by "
+                 "this model when --model is not given (auto(smooth), auto(kspace/unknown): "
+                 "auto serves each volume by its acquisition estimate). ensemble: "
+                 "flips/rotations averaged by "
                  "default (--ensemble K changes it, K times the time); gain: PSNR over bicubic "
                  "on held-out heads (model card); MAC/px: multiply-accumulates per output "
                  "pixel; details: each model's card in dnsp/infer/models/.")

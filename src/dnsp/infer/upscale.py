@@ -241,5 +241,6 @@ def upscale_folder(
             say(f"failed: {path}: {exc}")
             continue
         result.written.append(target)
-        say(f"written: {target}" + (f" ({reports[0].line()})" if reports else ""))
+        served = f"with {reports[0].served}; " if reports and reports[0].served else ""
+        say(f"written: {target}" + (f" ({served}{reports[0].line()})" if reports else ""))
     return result

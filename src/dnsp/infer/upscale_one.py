@@ -48,8 +48,8 @@ from dnsp.infer.volume import intensity_map, plane_estimate, resolve_plane, upsc
 from dnsp.methods import SRMethod, has_capability
 from dnsp.ops import upscale_affine
 
-__all__ = ["FileReport", "check_file_output", "check_free_space", "upscale_checked",
-           "upscale_file"]
+__all__ = ["FileReport", "check_file_output", "check_free_space", "served_by",
+           "upscale_checked", "upscale_file"]
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,8 @@ class FileReport(UpscaleReport):
 
     Attributes:
         plane: The plane upscaled, and why.
+        served: The network that served this volume and why, when the method picks one
+            per volume (:func:`served_by`; "" otherwise).
         stored: The output's stored type (``float32``, ``int16 (scl_slope ...)``, DICOM).
         clipped: Voxels clipped to the range of an integer output type.
         integer: Whether the output type is an integer one (clipping reported).
@@ -66,6 +68,7 @@ class FileReport(UpscaleReport):
     """
 
     plane: PlaneChoice | None = None
+    served: str = ""
     stored: str = "float32"
     clipped: int = 0
     integer: bool = False
@@ -78,6 +81,16 @@ class FileReport(UpscaleReport):
             parts.append(f"plane {self.plane.plane} ({self.plane.reason})")
         parts.append(super().line())
         return "; ".join(parts + stored_parts(self.stored, self.clipped, self.integer, self.qc))
+
+
+def served_by(method: SRMethod) -> str:
+    """``"dnsp-edsr-ks-x2 (unknown: read as k-space ..., noise gate 2)"``: the network a
+    per-volume method chose for a volume and why ("" when nothing was chosen)."""
+    why = str(getattr(method, "served", "") or "")
+    if not why:
+        return ""
+    gate = float(getattr(method, "gate", 0.0) or 0.0)
+    return f"{method.name} ({why}{f', noise gate {gate:g}' if gate > 0 else ''})"
 
 
 def _nifti_shape(path: Path) -> tuple[int, ...] | None:
@@ -263,6 +276,8 @@ def upscale_checked(
     intensity = intensity_map(vol.data)
     estimate = (plane_estimate(vol.data, choice, intensity, scale)
                 if acquisition is None or has_capability(method, "per_volume") else None)
+    if has_capability(method, "per_volume"):  # e.g. the robust default picks its network
+        method = method.for_volume(estimate=estimate)
     bar = _progress_bar(vol.data.shape[choice.axes[2]], src.name, progress)
     try:
         hr, hr_affine = upscale_volume(vol.data, vol.affine, method, scale, plane=choice,
@@ -291,7 +306,7 @@ def upscale_checked(
                            ("path", "acquisition", "how", "noise", "consistency_db")},
                         plane=choice, stored=stored, clipped=clipped,
                         integer=fmt == "dicom" or kind.is_integer,
-                        qc=None if qc is None else Path(qc))
+                        qc=None if qc is None else Path(qc), served=served_by(method))
     if report is not None:
         report(result)
     return dst

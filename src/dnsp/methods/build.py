@@ -6,7 +6,10 @@
   ``srsw``) -> that method, constructed with ``params``;
 * a shipped model name, or the path of a model file / trainer checkpoint (optionally written
   ``model:NAME_OR_PATH``) -> a :class:`~dnsp.methods.network.NetworkMethod`;
-* ``None`` -> the default shipped model for the scale.
+* ``None`` -> the robust default for the scale: a :class:`~dnsp.methods.by_estimate.ByEstimate`
+  that serves each volume with the default shipped model (smooth band limits) or the model for
+  k-space acquisitions, projected onto the data (k-space and unknown estimates); with
+  ``given``, the shipped model for the named acquisition.
 
 The acquisition model (:mod:`dnsp.acquisition`) says how a network's input is formed from
 LR; it defaults to :func:`dnsp.acquisition.default_acquisition` at ``scale`` (the paper's
@@ -23,10 +26,11 @@ from typing import Any
 
 import torch
 
-from dnsp.acquisition import Acquisition, NetworkInput, default_acquisition
+from dnsp.acquisition import Acquisition, NetworkInput, default_acquisition, get_acquisition
 from dnsp.devices import resolve_device
 from dnsp.errors import InputError
 from dnsp.methods.base import SRMethod, available_methods, get_method
+from dnsp.methods.by_estimate import ByEstimate
 from dnsp.methods.network import DEFAULT_MAX_PIXELS, ENSEMBLE_SIZES, NetworkMethod
 from dnsp.methods.pretrained import available_models, default_model, load_model, models_dir
 from dnsp.ops import check_scale
@@ -84,8 +88,8 @@ def build_method(
 
     Args:
         spec: Registered method name (case-insensitive), shipped model name, model/checkpoint
-            path (either optionally prefixed ``model:``), or ``None`` for the default shipped
-            model of ``scale``.
+            path (either optionally prefixed ``model:``), or ``None`` for the robust default
+            of ``scale`` (module docstring).
         scale: Integer factor >= 2; may be left out when ``acquisition`` is given.
         acquisition: Acquisition model of the LR input (networks only); default: the paper's
             ``gaussian`` at ``scale``.
@@ -125,17 +129,42 @@ def build_method(
         raise InputError(f"params are for the registered methods "
                          f"({', '.join(available_methods())}), not for the network {spec!r}")
     acq = _acquisition(scale, acquisition)
+    if ensemble is not None and ensemble not in ENSEMBLE_SIZES:
+        raise InputError(f"--ensemble must be one of {', '.join(map(str, ENSEMBLE_SIZES))}, "
+                         f"got {ensemble}")
+    options: dict[str, Any] = {"device": device, "threads": threads, "max_pixels": max_pixels,
+                               "ensemble": ensemble, "gate": gate, "keep_range": keep_range}
     if text is None:
         model = default_model(acq.scale, models_folder, acquisition=acq if given else None)
+        if not given and acq.scale > 1:
+            return _by_estimate(model, acq, name, models_folder, options)
     elif text.startswith(MODEL_PREFIX):
         model = text[len(MODEL_PREFIX):]
     elif Path(text).exists() or text in _shipped_names(models_folder):
         model = text
     else:
         raise _unknown(text, models_folder)
-    if ensemble is not None and ensemble not in ENSEMBLE_SIZES:
-        raise InputError(f"--ensemble must be one of {', '.join(map(str, ENSEMBLE_SIZES))}, "
-                         f"got {ensemble}")
+    return _network(model, acq, given, name, models_folder, options)
+
+
+def _by_estimate(model: str, acq: Acquisition, name: str | None,
+                 models_folder: str | os.PathLike[str] | None, options: dict[str, Any]
+                 ) -> SRMethod:
+    """The robust default: ``model`` for smooth band limits, the k-space model (or ``model``
+    again) projected onto k-space data for the rest (:class:`ByEstimate`)."""
+    kspace = get_acquisition("kspace", scale=acq.scale)
+    smooth = _network(model, acq, False, None, models_folder, options)
+    if not isinstance(smooth, NetworkMethod) or smooth.inputs is None:
+        return smooth  # a single-input network has no k-space reading to route to
+    sharp_model = default_model(acq.scale, models_folder, acquisition=kspace)
+    sharp = _network(sharp_model, kspace, True, None, models_folder, options)
+    return ByEstimate(smooth, sharp, name=name)
+
+
+def _network(model: str, acq: Acquisition, given: bool, name: str | None,
+             models_folder: str | os.PathLike[str] | None, options: dict[str, Any]
+             ) -> NetworkMethod:
+    """The :class:`NetworkMethod` of a shipped model or file for the acquisition ``acq``."""
     net, info = load_model(model, models_folder)
     if acq.scale > 1 and info.scale != acq.scale:
         raise InputError(
@@ -148,13 +177,16 @@ def build_method(
         # a single-input network is fed as it was trained (bicubic), whatever the data's
         # acquisition: the given model is the projection's
         acq = default_acquisition(acq.scale)
+    ensemble = options["ensemble"]
     return NetworkMethod(net, acquisition=acq, name=name or info.name,
-                         device=resolve_device(device, option="--device"),
-                         max_pixels=max_pixels or DEFAULT_MAX_PIXELS, threads=threads,
+                         device=resolve_device(options["device"], option="--device"),
+                         max_pixels=options["max_pixels"] or DEFAULT_MAX_PIXELS,
+                         threads=options["threads"],
                          ensemble=ensemble if ensemble is not None else info.ensemble,
                          inputs=inputs,
                          # models trained on several acquisitions: project onto k-space data;
                          # a given linear acquisition: onto its own data, weighted by noise
                          consistency=("auto" if info.meta.get("acquisition") or projector
                                       else "off"),
-                         projector=projector, gate=gate, keep_range=keep_range)
+                         projector=projector, gate=options["gate"],
+                         keep_range=options["keep_range"])

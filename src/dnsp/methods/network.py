@@ -68,6 +68,7 @@ __all__ = [
     "DEFAULT_MAX_PIXELS",
     "DIHEDRAL",
     "ENSEMBLE_SIZES",
+    "NATIVE_EXACT_BELOW",
     "PROJECT_BELOW_NOISE",
     "PROJECT_EXACT_BELOW",
     "NetworkMethod",
@@ -91,6 +92,10 @@ PROJECT_BELOW_NOISE = 0.015
 #: Noise (fraction of the intensity scale) below which data are treated as exact by the
 #: weighted projection: the estimator reads ringing as 0.65-0.71 % on noise-free k-space data.
 PROJECT_EXACT_BELOW = 0.008
+#: Noise up to which a scan read as k-space data at its own resolution (a native scan the
+#: estimator cannot place) is trusted exactly in band: the native scans of ../shared/data read
+#: 1.0-1.3 % (docs/acquisition.md, "Native scans").
+NATIVE_EXACT_BELOW = 0.015
 #: Default memory order of :class:`NetworkMethod` (``channels_last``): NHWC, faster on CPUs.
 CHANNELS_LAST = True
 #: Valid sizes of the self-ensemble (``ensemble`` of :class:`NetworkMethod`).
@@ -150,6 +155,11 @@ class NetworkMethod:
             measured on each call.
         keep_range: Keep the output at or above the input's minimum (the projection and
             sharpening otherwise undershoot at the edge of a skull-stripped brain).
+        exact_below: Noise level below which the weighted projection treats the data as
+            exact (``sigma_0`` of :func:`dnsp.acquisition.projection_damping`); ``None``:
+            :data:`PROJECT_EXACT_BELOW`. Scans the estimator cannot place are read as
+            k-space data at their own resolution and trusted up to
+            :data:`NATIVE_EXACT_BELOW` (:class:`dnsp.methods.by_estimate.ByEstimate`).
         channels_last: Run the network with its weights and inputs in channels-last memory
             order (NHWC), which the CPU convolution backend (oneDNN) computes about 1.8x
             faster than the default order for these networks (docs/upscale.md); the network
@@ -187,6 +197,7 @@ class NetworkMethod:
         projector: Acquisition | None = None,
         gate: float = 0.0,
         keep_range: bool = False,
+        exact_below: float | None = None,
     ) -> None:
         if ensemble not in ENSEMBLE_SIZES:
             raise ValueError(f"ensemble must be one of {ENSEMBLE_SIZES}, got {ensemble!r}")
@@ -213,6 +224,11 @@ class NetworkMethod:
             raise ValueError(f"gate must be >= 0, got {gate!r}")
         self.gate = float(gate)
         self.keep_range = bool(keep_range)
+        self.exact_below = PROJECT_EXACT_BELOW if exact_below is None else float(exact_below)
+        if not self.exact_below >= 0:
+            raise ValueError(f"exact_below must be >= 0, got {exact_below!r}")
+        #: why this network serves the volume (set by a router such as ``ByEstimate``)
+        self.served = ""
         #: the input's noise (fraction of the intensity scale), fixed by :meth:`for_volume`
         self.noise: float | None = None
         # the k-space model of the projection (its projector is cached per slice shape)
@@ -362,7 +378,7 @@ class NetworkMethod:
         if self.projector is not None:
             if noise is None:
                 noise = estimate_acquisition(np.clip(lr, 0.0, 1.0), self.scale).noise
-            return projection_damping(noise, PROJECT_EXACT_BELOW, PROJECT_BELOW_NOISE)
+            return projection_damping(noise, self.exact_below, PROJECT_BELOW_NOISE)
         on = self._projects(estimate_acquisition(np.clip(lr, 0.0, 1.0), self.scale))
         return 0.0 if on else None
 
@@ -400,7 +416,7 @@ class NetworkMethod:
                                       else self._projects(estimate))
             fixed.consistency = "on" if on else "off"
             damped = on and self.projector is not None and fixed.noise is not None
-            fixed.damping = (projection_damping(fixed.noise, PROJECT_EXACT_BELOW,
+            fixed.damping = (projection_damping(fixed.noise, self.exact_below,
                                                 PROJECT_BELOW_NOISE) if damped else 0.0)
         return fixed
 

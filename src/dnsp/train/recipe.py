@@ -12,6 +12,8 @@ committed ``configs/pretrained/*.yml``): a normal training config (sections ``mo
       max_steps: null           # or after this many optimiser steps (e.g. to match another run)
       export: dnsp-edsr-ap-x2   # model name written to dnsp/infer/models (null: no export)
       default: true             # make it the default model for its scale
+      serves: null              # or an acquisition name (e.g. kspace): the model that
+                                # dnsp upscale --acquisition NAME uses at its scale
       card: MODEL_CARD_x2.md
       zero_tail: true           # zero the last convolution: training starts at the bicubic
                                 # input (networks with input_skip), useful for short budgets
@@ -42,7 +44,7 @@ from typing import Any
 
 import torch
 
-from dnsp.acquisition import acquisition_from_config
+from dnsp.acquisition import acquisition_from_config, available_acquisitions
 from dnsp.checkpoint_io import read_torch_file
 from dnsp.data.prepare import prepare_sr_data
 from dnsp.errors import InputError
@@ -76,6 +78,7 @@ class Recipe:
     max_steps: int | None = None
     export: str | None = None
     default: bool = False
+    serves: str | None = None
     card: str | None = None
     zero_tail: bool = False
     ensemble: int = 1
@@ -101,6 +104,9 @@ def load_recipe(path: str | os.PathLike[str], overrides: Sequence[str] = ()) -> 
     if recipe.ensemble not in ENSEMBLE_SIZES:
         raise InputError(f"recipe.ensemble must be one of {ENSEMBLE_SIZES}, "
                          f"got {recipe.ensemble!r}")
+    if recipe.serves is not None and recipe.serves not in available_acquisitions():
+        raise InputError(f"recipe.serves must be an acquisition model "
+                         f"({', '.join(available_acquisitions())}), got {recipe.serves!r}")
     return config_from_dict(raw), recipe
 
 
@@ -137,6 +143,7 @@ def export_model(
     *,
     folder: str | os.PathLike[str] | None = None,
     default: bool = False,
+    serves: str | None = None,
     card: str | None = None,
     extra: Mapping[str, Any] | None = None,
 ) -> Path:
@@ -147,6 +154,9 @@ def export_model(
         name: Model name (file ``<name>.pt``).
         folder: Models folder (default: the package's ``dnsp/infer/models``).
         default: Make it the default model for its scale.
+        serves: Make it the model for this acquisition at its scale (manifest
+            ``acquisition_defaults``: ``dnsp upscale --acquisition NAME``, and the robust
+            default's k-space route for ``kspace``).
         card: File name of its model card in the same folder.
         extra: Further JSON fields stored in the manifest entry (provenance).
 
@@ -179,6 +189,8 @@ def export_model(
     manifest["models"][name] = entry
     if default:
         manifest.setdefault("defaults", {})[str(scale)] = name
+    if serves:
+        manifest.setdefault("acquisition_defaults", {}).setdefault(serves, {})[str(scale)] = name
     _write_manifest(root, manifest)
     return out
 
@@ -299,7 +311,8 @@ def run_recipe(path: str | os.PathLike[str], overrides: Sequence[str] = (),
     say(f"trained {steps} steps in {seconds:.0f} s"
         f"{' (budget reached)' if stopped else ''}; checkpoint {ckpt}")
     if recipe.export:
-        out = export_model(ckpt, recipe.export, default=recipe.default, card=recipe.card,
+        out = export_model(ckpt, recipe.export, default=recipe.default, serves=recipe.serves,
+                           card=recipe.card,
                            extra={"ensemble": recipe.ensemble, "training": {
                                "recipe": str(path), "steps": steps,
                                "seconds": round(seconds, 1),
