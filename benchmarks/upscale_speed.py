@@ -14,7 +14,7 @@ machine's load average is printed: on a shared CPU, wall time depends on other u
 (user + system) of the child is reported as well.
 
 Usage: ``python benchmarks/upscale_speed.py [--scale 2] [--model NAME] [--repeats 1]
-[--ensemble K] [--json OUT]``.
+[--ensemble K] [--input VOLUME] [--json OUT]``.
 """
 
 from __future__ import annotations
@@ -138,10 +138,15 @@ def main() -> int:
                         help="bicubic|lrtv|srsw instead of the network (memory checks)")
     parser.add_argument("--synthetic", default=None, metavar="XxYxZ",
                         help="use a synthetic volume of this shape (e.g. 512x512x300)")
+    parser.add_argument("--input", default=None, type=Path,
+                        help="time this volume instead (e.g. a native scan, which the default "
+                        "serves with the k-space model and its projection)")
     parser.add_argument("--json", default=None, help="also write the results here")
     args = parser.parse_args()
     tmp = tempfile.TemporaryDirectory()
-    if args.synthetic:
+    if args.input is not None:
+        src = args.input.resolve()
+    elif args.synthetic:
         shape = tuple(int(v) for v in args.synthetic.lower().split("x"))
         src = synthetic_volume(shape, Path(tmp.name))  # type: ignore[arg-type]
     else:

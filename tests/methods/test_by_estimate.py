@@ -90,7 +90,15 @@ def test_noise_free_kspace_data_are_reproduced(robust: ByEstimate) -> None:
 def test_bad_pairs_are_refused(robust: ByEstimate) -> None:
     with pytest.raises(ValueError, match="k-space"):
         ByEstimate(robust.smooth, robust.smooth)
-    four = build_method(None, 4, threads=1)
-    assert isinstance(four, ByEstimate)
+    kspace4 = get_acquisition("kspace", scale=4)
+    four = build_method(None, 4, acquisition=kspace4, given=True, threads=1)
     with pytest.raises(ValueError, match="x2 and x4"):
-        ByEstimate(robust.smooth, four.sharp)
+        ByEstimate(robust.smooth, four)
+
+
+def test_without_a_kspace_model_the_default_keeps_its_own_rule() -> None:
+    # no k-space model at x4: the estimator reads some blurred x4 heads as unknown, which the
+    # k-space reading would not undo, so the default network serves every volume
+    four = build_method(None, 4, threads=1, name="mine")
+    assert isinstance(four, NetworkMethod) and four.name == "mine"
+    assert four.projector is None and four.consistency == "auto"

@@ -150,13 +150,15 @@ def build_method(
 def _by_estimate(model: str, acq: Acquisition, name: str | None,
                  models_folder: str | os.PathLike[str] | None, options: dict[str, Any]
                  ) -> SRMethod:
-    """The robust default: ``model`` for smooth band limits, the k-space model (or ``model``
-    again) projected onto k-space data for the rest (:class:`ByEstimate`)."""
+    """The robust default: ``model`` for smooth band limits and the k-space model projected
+    onto k-space data for the rest (:class:`ByEstimate`); ``model`` alone (with its own
+    projection rule) where no k-space model is shipped for the scale: at x3 and x4 the
+    estimator reads some blurred heads as unknown, which the k-space reading would not undo."""
     kspace = get_acquisition("kspace", scale=acq.scale)
-    smooth = _network(model, acq, False, None, models_folder, options)
-    if not isinstance(smooth, NetworkMethod) or smooth.inputs is None:
-        return smooth  # a single-input network has no k-space reading to route to
     sharp_model = default_model(acq.scale, models_folder, acquisition=kspace)
+    smooth = _network(model, acq, False, None, models_folder, options)
+    if sharp_model == model or smooth.inputs is None:
+        return _network(model, acq, False, name, models_folder, options) if name else smooth
     sharp = _network(sharp_model, kspace, True, None, models_folder, options)
     return ByEstimate(smooth, sharp, name=name)
 

@@ -8,15 +8,18 @@ to one of two networks (issue 28, docs/acquisition.md "Native scans"):
   an interpolated image) -> the default trained on the mixture of acquisitions, which
   undoes the blur, as before;
 * read as **k-space** (``kspace``), or **unknown** -> the model for k-space acquisitions
-  (``dnsp-edsr-ks-x2``; where none is shipped for the scale, the default network), projected
-  onto the data with the k-space operator (:meth:`dnsp.acquisition.Acquisition.project`),
-  damped by the input's noise. A scan the estimator cannot place is what a scan at its own
-  resolution is, a k-space acquisition: its data are trusted exactly up to
+  (``dnsp-edsr-ks-x2``), projected onto the data with the k-space operator
+  (:meth:`dnsp.acquisition.Acquisition.project`), damped by the input's noise. A scan the
+  estimator cannot place is what a scan at its own resolution is, a k-space acquisition:
+  its data are trusted exactly up to
   :data:`~dnsp.methods.network.NATIVE_EXACT_BELOW` noise, because on real native scans the
   networks' in-band changes amplify the scan's (correlated) noise into a worm-like texture
   instead of removing it.
 
-Both networks keep their noise gate and range floor. The per-file line says which network
+Both networks keep their noise gate and range floor. :func:`dnsp.methods.build_method` builds
+a router only for scales with a k-space model of their own (x2); at x3 and x4 the default
+network serves every volume with its own rule (the estimator reads some blurred x4 heads as
+unknown, and the k-space reading would not undo their blur). The per-file line says which network
 served and why (:attr:`NetworkMethod.served`).
 """
 
