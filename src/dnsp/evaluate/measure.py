@@ -224,6 +224,14 @@ def _ensemble_line(entries: Mapping[str, Any]) -> str:
         return ("Rows named after a model are single network passes (`dnsp upscale` "
                 "default; `--ensemble K` averages over K flips/rotations).")
     k = max(sizes)
+    if len(sizes) > 1:  # some models average over flips, others do not
+        averaged = ", ".join(f"`{n}` over {int(e.get('ensemble', 1))}"
+                             for n, e in sorted(entries.items())
+                             if int(e.get("ensemble", 1)) > 1)
+        return (f"Rows named after a model are what `dnsp upscale` does by default: one "
+                f"network pass, except the models averaged over flips/rotations of each slice "
+                f"(self-ensemble: {averaged}); rows marked{SINGLE_PASS} are their one pass "
+                "(`--ensemble 1`).")
     return (f"Rows named after a model are what `dnsp upscale` does by default: the network "
             f"averaged over {k} flips/rotations of each slice (self-ensemble, `--ensemble "
             f"{k}`, {k} network passes); rows marked{SINGLE_PASS} are one pass "
@@ -260,6 +268,15 @@ def write_card(scale: int, report: dict[str, Any], folder: Path | None = None,
             f"{e['network_kwargs']} | {count_parameters(net)} | {tr.get('steps', '?')} x "
             f"batch {tr.get('batch_size', '?')} | {tr.get('seconds', '?')} s on "
             f"{tr.get('device', '?')} ({_threads(tr.get('torch_threads'))}) |")
+    served = [f"`{by_scale[str(scale)]}` serves `--acquisition {acq}`"
+              + (" and the default's k-space route (estimates `kspace` and `unknown`)"
+                 if acq == "kspace" else "")
+              for acq, by_scale in sorted(manifest.get("acquisition_defaults", {}).items())
+              if str(scale) in by_scale]
+    if served:
+        lines += ["", "Models for a named acquisition (manifest `acquisition_defaults`): "
+                  + "; ".join(served) + ". The training section describes the default; "
+                  "the others' recipes are named in their manifest entries."]
     lines += ["", "## Training", "",
               _recipe_line(first.get("training", {})),
               "* Data: IXI training pool (first 20 subjects sorted by name; the last 2 of them "
