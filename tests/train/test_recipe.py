@@ -138,6 +138,14 @@ def test_card_reports_the_self_ensemble(tmp_path: Path, tiny_net: torch.nn.Modul
     # the target verdict is about the default (ensembled) inference
     assert "**met on every test set** by `m-x4`; measured gains mr-gd +3.60 dB" in card
 
+    # a second model of the scale with one pass, serving a named acquisition
+    export_model(ckpt, "m-ks-x4", folder=folder, serves="kspace", extra={"ensemble": 1})
+    report["x4"]["mr-gd"]["m-ks-x4"] = {"psnr": 22.0, "ssim": 0.8, "psnr_masked": 20.0}
+    card = write_card(4, report, folder).read_text()
+    assert ("one network pass, except the models averaged over flips/rotations of each slice "
+            "(self-ensemble: `m-x4` over 8)") in card
+    assert "`m-ks-x4` serves `--acquisition kspace` and the default's k-space route" in card
+
 
 def test_zero_last_conv_starts_at_the_input(tiny_net: torch.nn.Module) -> None:
     from dnsp.train.recipe import zero_last_conv
