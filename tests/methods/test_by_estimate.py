@@ -102,3 +102,19 @@ def test_without_a_kspace_model_the_default_keeps_its_own_rule() -> None:
     four = build_method(None, 4, threads=1, name="mine")
     assert isinstance(four, NetworkMethod) and four.name == "mine"
     assert four.projector is None and four.consistency == "auto"
+
+
+@pytest.mark.parametrize(("label", "source", "gated"), [
+    ("kspace", "background", False),  # white noise on a low matrix: the training domain
+    ("kspace", "tissue", True),  # noise only bounded in the tissue: not known to be white
+    ("unknown", "background", True),
+    ("gaussian", "background", True),
+])
+def test_the_gate_is_off_only_on_a_plain_kspace_read(robust: ByEstimate, label: str, source: str,
+                                                    gated: bool) -> None:
+    acq = get_acquisition("kspace" if label != "gaussian" else "gaussian", scale=2)
+    est = AcquisitionEstimate(acq, 0.012, (0.5, 0.0, 0.0), 0.9, label, source)
+    assert est.plain_kspace == (not gated)
+    fixed = robust.for_volume(estimate=est)
+    assert fixed.gate == (2.0 if gated else 0.0)
+    assert robust.sharp.gate == robust.smooth.gate == 2.0  # the router's own are unchanged

@@ -211,6 +211,13 @@ class AcquisitionEstimate:
         return self.label != "unknown"
 
     @property
+    def plain_kspace(self) -> bool:
+        """Read confidently as k-space with its noise measured in the background: a low-matrix
+        acquisition with white noise, as the networks were trained on (the noise gate leaves
+        such inputs alone, :meth:`dnsp.methods.network.NetworkMethod.for_volume`)."""
+        return self.label == "kspace" and self.noise_source == "background"
+
+    @property
     def assumed(self) -> Acquisition:
         """The acquisition ``dnsp upscale`` reads the volume as: the family named, and for
         ``"unknown"`` a k-space acquisition at the scan's own resolution, which is what a

@@ -127,7 +127,8 @@ def add_upscale_arguments(parser: argparse.ArgumentParser, *, scale_default: int
                         help="noise gate on what a network adds beyond the input's band: "
                         "fades it where it is weaker than K times the input's noise, so "
                         "that a scan's noise is not turned into texture (0: off; default 2 "
-                        "with --acquisition auto, 0 with a named acquisition; "
+                        "with --acquisition auto, 0 with a named acquisition; a scan read as "
+                        "a plain low-matrix acquisition with white noise is not gated; "
                         "docs/acquisition.md)")
     parser.add_argument("--tile-pixels", type=int, default=None, metavar="N",
                         help="largest tile (HR pixels, overlap included) per network call; "

@@ -152,7 +152,9 @@ class NetworkMethod:
             named it), whose operator the projection uses; ``None``: k-space truncation.
         gate: Strength k of the out-of-band noise gate (:func:`dnsp.ops.band_gate.band_gate`;
             0: off). Needs the input's noise: fixed per volume by :meth:`for_volume`, else
-            measured on each call.
+            measured on each call. :meth:`for_volume` turns it off for a volume read
+            confidently as k-space with background noise
+            (:attr:`dnsp.acquisition.AcquisitionEstimate.plain_kspace`).
         keep_range: Keep the output at or above the input's minimum (the projection and
             sharpening otherwise undershoot at the edge of a skull-stripped brain).
         exact_below: Noise level below which the weighted projection treats the data as
@@ -411,6 +413,11 @@ class NetworkMethod:
         if lr_sample is not None and estimate is None:
             estimate = estimate_acquisition(np.clip(lr_sample, 0.0, 1.0), self.scale)
         fixed.noise = None if estimate is None else float(estimate.noise)
+        if estimate is not None and estimate.plain_kspace:
+            # the gate answers noise the network was not trained on; a confident k-space
+            # read with background noise is its training domain (the gate cost 0.13-0.17 dB
+            # there at x4 and x2, docs/acquisition.md)
+            fixed.gate = 0.0
         if self.consistency == "auto":
             on = self.scale >= 2 and (fixed.noise is not None if self.projector is not None
                                       else self._projects(estimate))
