@@ -72,7 +72,9 @@ class ByEstimate:
         :attr:`~NetworkMethod.served` reason set."""
         if estimate is None or estimate.label == "gaussian":
             chosen = copy.copy(self.smooth)
-            chosen.served = ("robust default: read as a smooth band limit" if estimate
+            chosen.served = ("robust default: read as a smooth band limit and deblurred; "
+                             "for a scan at its own resolution, --acquisition kspace keeps "
+                             "it as acquired" if estimate
                              else "robust default: too small to estimate")
             return chosen
         chosen = copy.copy(self.sharp)
