@@ -86,3 +86,32 @@ def test_cli_prints_the_acquisition_and_refuses_bad_options(tmp_path, capsys) ->
         assert status == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and not bad.exists()
+
+
+def test_texture_against_bicubic() -> None:
+    from dnsp.infer.assess import texture_vs_bicubic
+    from dnsp.ops import bicubic_upscale
+    from dnsp.ops.kspace import zero_fill_upscale
+
+    rng = np.random.default_rng(3)
+    lr = np.moveaxis(_acquire(_head(96, 10), "kspace"), 2, 0).astype(np.float32)
+    lr = lr + rng.normal(0, 5, lr.shape).astype(np.float32)  # fluctuation in flat tissue
+    t = torch.from_numpy(lr)
+    bic = bicubic_upscale(t, 2).numpy()
+    assert texture_vs_bicubic(lr, bic, 2) == pytest.approx(1.0)  # the reference itself
+    zf = zero_fill_upscale(t.double(), 2).numpy()
+    assert texture_vs_bicubic(lr, zf, 2) < 0.5  # nothing beyond the band but Nyquist halves
+    noisy = bic + rng.normal(0, 40, bic.shape).astype(np.float32)
+    assert texture_vs_bicubic(lr, noisy, 2) > 2.0  # invented fine texture
+    assert texture_vs_bicubic(lr, bic[:, :-2], 2) is None  # shapes that do not match
+    assert texture_vs_bicubic(np.zeros_like(lr), np.zeros_like(bic), 2) is None  # no tissue
+
+
+def test_the_per_file_line_reports_texture(tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    inp = tmp_path / "lr.nii.gz"
+    nib.save(nib.Nifti1Image(_acquire(_head(64, 6), "kspace"), np.diag([2.0, 2.0, 1.0, 1.0])),
+             str(inp))
+    assert main(["upscale", str(inp), str(tmp_path / "o.nii.gz"), "-s", "2",
+                 "--method", "bicubic"]) == 0
+    assert "texture beyond the input's band 1.0x bicubic's" in capsys.readouterr().out

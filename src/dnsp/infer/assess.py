@@ -6,7 +6,10 @@ by the user (``--acquisition``) or estimated from the image (the volume's one es
 upscaled plane, made by the volume pipeline and passed in), and re-acquires the output with
 that model (noise left out) to measure its consistency with the input
 (:func:`dnsp.infer.consistency.consistency_psnr`). A low value flags an output that does not
-explain its input: hallucinated detail, or a wrong guess of the acquisition.
+explain its input: hallucinated detail, or a wrong guess of the acquisition. It also measures
+the texture the output invents beyond the input's band over flat tissue, against bicubic
+interpolation's (:func:`texture_vs_bicubic`, issue 28: on the :data:`TEXTURE_SLICES` middle
+slices of the plane, so that it stays cheap).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from dnsp.acquisition import (
     N_ESTIMATE,
@@ -25,8 +29,14 @@ from dnsp.acquisition import (
 )
 from dnsp.data.orientation import to_axial_stack
 from dnsp.infer.consistency import consistency_psnr
+from dnsp.metrics import invented_texture
+from dnsp.ops import bicubic_upscale
 
-__all__ = ["N_ESTIMATE", "UpscaleReport", "assess_upscale", "assumed_acquisition"]
+__all__ = ["N_ESTIMATE", "TEXTURE_SLICES", "UpscaleReport", "assess_upscale",
+           "assumed_acquisition", "texture_vs_bicubic"]
+
+#: Middle slices of the upscaled plane on which the per-file report measures invented texture.
+TEXTURE_SLICES = 8
 
 
 @dataclass(frozen=True)
@@ -43,6 +53,8 @@ class UpscaleReport:
             as for the robust default's network).
         noise: Estimated noise level (fraction of the 99.9th percentile) or ``None``.
         consistency_db: PSNR of the re-acquired output against the input (``inf``: exact).
+        texture: The output's invented texture beyond the input's band relative to bicubic
+            interpolation's (:func:`texture_vs_bicubic`), or ``None`` if not measurable.
     """
 
     path: Path
@@ -50,6 +62,7 @@ class UpscaleReport:
     how: str
     noise: float | None
     consistency_db: float
+    texture: float | None = None
 
     def describe(self) -> str:
         """``kspace x2 (estimated, noise ~1.2%)``."""
@@ -61,8 +74,10 @@ class UpscaleReport:
 
     def line(self) -> str:
         """The per-file line: acquisition assumed and consistency."""
+        texture = ("" if self.texture is None else
+                   f"; texture beyond the input's band {self.texture:.1f}x bicubic's")
         return (f"input acquisition {self.describe()}; output re-acquired vs input "
-                f"{self.consistency_db:.1f} dB")
+                f"{self.consistency_db:.1f} dB{texture}")
 
 
 def assumed_acquisition(
@@ -101,4 +116,37 @@ def assess_upscale(
         db = consistency_psnr(lr, lr_affine, hr, hr_affine, scale, acq)
     except ValueError:  # e.g. a k-space model on an input whose matrix the scale does not fit
         db = float("nan")
-    return UpscaleReport(path, acq, how, noise, db)
+    texture = texture_vs_bicubic(to_axial_stack(np.asarray(lr, np.float32), lr_affine),
+                                 to_axial_stack(np.asarray(hr, np.float32), hr_affine), scale)
+    return UpscaleReport(path, acq, how, noise, db, texture)
+
+
+def texture_vs_bicubic(lr: np.ndarray, hr: np.ndarray, scale: int,
+                       n: int = TEXTURE_SLICES) -> float | None:
+    """Invented texture of an upscaling relative to bicubic interpolation's.
+
+    ``invented_texture(lr, hr) / invented_texture(lr, bicubic(lr))``
+    (:func:`dnsp.metrics.invented_texture`: the RMS beyond the input's band over flat tissue,
+    relative to the input's fine-scale fluctuation) on the ``n`` middle slices.
+
+    Args:
+        lr: The input's slices ``(N, h, w)`` in the upscaled plane.
+        hr: The output's ``(N, h * scale, w * scale)``.
+        scale: The in-plane factor.
+        n: Middle slices measured.
+
+    Returns:
+        The ratio (1: as much as bicubic adds), or ``None`` when it cannot be measured (no
+        flat tissue, no fluctuation, slices of another shape).
+    """
+    if lr.ndim != 3 or hr.shape != (lr.shape[0], lr.shape[1] * scale, lr.shape[2] * scale):
+        return None
+    start = max(0, (lr.shape[0] - n) // 2)  # the middle slices of the plane
+    x = np.ascontiguousarray(lr[start:start + n], dtype=np.float32)
+    y = np.ascontiguousarray(hr[start:start + n], dtype=np.float32)
+    try:
+        ref = invented_texture(x, bicubic_upscale(torch.from_numpy(x), scale).numpy(), scale)
+        out = invented_texture(x, y, scale)
+    except ValueError:
+        return None
+    return out.score / ref.score if ref.score > 0 else None

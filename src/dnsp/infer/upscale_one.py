@@ -303,7 +303,8 @@ def upscale_checked(
         qc_figure(vol.data, vol.affine, hr, hr_affine, qc,
                   title=f"{src.name}: x{scale} {name}, {choice.plane} plane")
     result = FileReport(**{k: getattr(assessed, k) for k in
-                           ("path", "acquisition", "how", "noise", "consistency_db")},
+                           ("path", "acquisition", "how", "noise", "consistency_db",
+                            "texture")},
                         plane=choice, stored=stored, clipped=clipped,
                         integer=fmt == "dicom" or kind.is_integer,
                         qc=None if qc is None else Path(qc), served=served_by(method))
