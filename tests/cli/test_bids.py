@@ -82,6 +82,9 @@ def test_full_run_names_sidecars_description_rerun(ds: Path, tmp_path: Path,
     assert side["Method"] == "bicubic" and side["Model"] is None and side["Scale"] == 2
     assert side["AcquisitionAssumed"] == {"name": "gaussian", "scale": 2}
     assert 25.0 < side["ConsistencyPSNR"] < 80.0
+    assert side["ServedBy"] is None  # bicubic: no network picked per volume
+    assert side["TextureVsBicubic"] is None or side["TextureVsBicubic"] == pytest.approx(1.0)
+    assert "bicubic interpolation's" in side["TextureDescription"]
     assert side["InputShape"] == [24, 24, 6] and side["OutputShape"] == [48, 48, 6]
     assert side["InputVoxelSize"] == [1.0, 1.0, 3.0]
     assert side["OutputVoxelSize"] == [0.5, 0.5, 3.0]
