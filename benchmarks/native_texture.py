@@ -36,6 +36,7 @@ import numpy as np
 import torch
 from scipy import ndimage
 
+from dnsp.acquisition import get_acquisition
 from dnsp.data.io import load_volume
 from dnsp.data.orientation import to_plane_stack
 from dnsp.data.slicing import central_slices
@@ -52,8 +53,9 @@ METHODS = ("zero-fill", "cubic spline", "bicubic", "default", "paper")
 
 
 def held_out_scans(root: Path) -> dict[str, Path]:
-    """Native scans never used to tune the default's routing, gate or damping (``--set
-    held-out``): the other contrast of chris, further BraTS patients and IXI test subjects."""
+    """Native scans kept apart from the tuning of the default's routing (``--set held-out``;
+    docs/acquisition.md says when they were looked at): the other contrast of chris, further
+    BraTS patients and IXI test subjects."""
     ixi = sorted((root / "ixi-t1-2mm").glob("IXI*"))
     brats = root / "brats2013"
     return {
@@ -90,14 +92,17 @@ def cubic_spline_upscale(lr: np.ndarray, scale: int) -> np.ndarray:
     return out
 
 
-def build_methods(threads: int, gate: float = DEFAULT_GATE, model: str | None = None
-                  ) -> dict[str, SRMethod]:
+def build_methods(threads: int, gate: float = DEFAULT_GATE, model: str | None = None,
+                  acquisition: str | None = None) -> dict[str, SRMethod]:
     """The SR methods of :data:`METHODS` but cubic spline, as ``dnsp upscale`` builds them
-    (the networks with the noise gate ``gate`` and the range floor)."""
+    (the networks with the noise gate ``gate`` and the range floor); with ``acquisition``, the
+    ``default`` column is ``dnsp upscale --acquisition NAME`` (its model, its projection)."""
+    given = None if acquisition is None else get_acquisition(acquisition, scale=SCALE)
     return {
         "zero-fill": build_method("zerofill", SCALE, threads=threads),
         "bicubic": build_method("bicubic", SCALE, threads=threads),
-        "default": build_method(model, SCALE, threads=threads, gate=gate, keep_range=True),
+        "default": build_method(model, SCALE, threads=threads, gate=gate, keep_range=True,
+                                acquisition=given, given=given is not None),
         "paper": build_method("dnsp-edsr-ap-x2", SCALE, threads=threads, gate=gate,
                               keep_range=True),
     }
@@ -176,15 +181,20 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--model", default=None,
                     help="the model of the 'default' column (default: the shipped default)")
-    ap.add_argument("--gate", type=float, default=DEFAULT_GATE,
-                    help="the networks' noise gate (dnsp upscale --gate; 0: off)")
+    ap.add_argument("--gate", type=float, default=None,
+                    help="the networks' noise gate (dnsp upscale --gate; 0: off; default: "
+                    "as dnsp upscale, 2 with auto and 0 with --acquisition)")
+    ap.add_argument("--acquisition", default=None, choices=("gaussian", "kspace"),
+                    help="the 'default' column as dnsp upscale --acquisition NAME")
     ap.add_argument("--only", nargs="*", default=None, help="scan names to keep (prefixes)")
     ap.add_argument("--set", choices=("issue", "held-out"), default="issue",
                     help="the issue's five scans (used to tune), or scans kept apart")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    methods = build_methods(args.threads, args.gate, args.model)
+    gate = args.gate if args.gate is not None else (DEFAULT_GATE if args.acquisition is None
+                                                    else 0.0)  # as dnsp upscale
+    methods = build_methods(args.threads, gate, args.model, args.acquisition)
     rows = []
     chosen = scans if args.set == "issue" else held_out_scans
     for name, path in chosen(shared_data_root()).items():
