@@ -9,17 +9,12 @@ import torch
 from dnsp.acquisition import AcquisitionEstimate, estimate_acquisition, get_acquisition
 from dnsp.acquisition.estimate import noise_level
 
+from .conftest import textured_ellipse
+
 
 def _head(n: int = 96, seed: int = 0) -> np.ndarray:
     """A small head (textured ellipse) in a large empty field: room for a far background."""
-    rng = np.random.default_rng(seed)
-    y, x = np.mgrid[:n, :n] / n - 0.5
-    head = (x / 0.25) ** 2 + (y / 0.3) ** 2 < 1
-    tex = np.zeros((n, n))
-    for _ in range(20):
-        cy, cx, r = [*rng.uniform(-0.2, 0.2, 2).tolist(), rng.uniform(0.02, 0.05)]
-        tex += 0.3 * (((x - cx) ** 2 + (y - cy) ** 2) < r * r)
-    return (head * (0.5 + tex)).astype(np.float32)
+    return textured_ellipse(n, seed, (0.25, 0.3), 20, 0.2, (0.02, 0.05))
 
 
 def _lr(name: str, noise: float, **kw: object) -> np.ndarray:

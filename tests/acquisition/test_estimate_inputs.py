@@ -13,17 +13,12 @@ from dnsp.acquisition import (
 from dnsp.ops import bicubic_upscale
 from dnsp.ops.kspace import zero_fill_upscale
 
+from .conftest import textured_ellipse
+
 
 def _phantom(n: int = 96, seed: int = 0) -> np.ndarray:
     """A head-like slice: an ellipse of textured tissue with sharp edges, on a black field."""
-    rng = np.random.default_rng(seed)
-    y, x = np.mgrid[:n, :n] / n - 0.5
-    head = (x / 0.4) ** 2 + (y / 0.45) ** 2 < 1
-    tex = np.zeros((n, n))
-    for _ in range(30):
-        cy, cx, r = [*rng.uniform(-0.3, 0.3, 2).tolist(), rng.uniform(0.02, 0.08)]
-        tex += 0.3 * (((x - cx) ** 2 + (y - cy) ** 2) < r * r)
-    return (head * (0.5 + tex)).astype(np.float32)
+    return textured_ellipse(n, seed, (0.4, 0.45), 30, 0.3, (0.02, 0.08))
 
 
 def test_features_golden_and_scale_free() -> None:

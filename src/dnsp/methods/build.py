@@ -158,7 +158,8 @@ def _by_estimate(model: str, acq: Acquisition, name: str | None,
     sharp_model = default_model(acq.scale, models_folder, acquisition=kspace)
     smooth = _network(model, acq, False, None, models_folder, options)
     if sharp_model == model or smooth.inputs is None:
-        return _network(model, acq, False, name, models_folder, options) if name else smooth
+        smooth.name = name or smooth.name  # no second load of the same network
+        return smooth
     sharp = _network(sharp_model, kspace, True, None, models_folder, options)
     return ByEstimate(smooth, sharp, name=name)
 
