@@ -39,7 +39,7 @@ from dnsp.methods import build_method
 from dnsp.metrics import invented_texture
 from dnsp.metrics.image import psnr
 from dnsp.ops import bicubic_upscale
-from dnsp.ops.band_gate import DEFAULT_GATE
+from dnsp.ops.band_gate import DEFAULT_FLAT_GATE, DEFAULT_GATE
 from dnsp.ops.kspace import zero_fill_upscale
 from dnsp.paths import shared_data_root
 
@@ -86,19 +86,20 @@ def test_heads(n_ixi: int, n_slices: int) -> dict[str, list[np.ndarray]]:
 
 def measure(scale: int, model: str | None, heads: dict[str, list[np.ndarray]],
             ensemble: int | None = None, gate: float = DEFAULT_GATE,
-            given: bool = False) -> list[dict[str, Any]]:
+            given: bool = False, flat: float = DEFAULT_FLAT_GATE) -> list[dict[str, Any]]:
     """One row per (test set, case): PSNR of bicubic, zero-filling and the model.
 
-    The model is built as ``dnsp upscale`` builds it: the noise gate ``gate`` and the range
-    floor; with ``given``, as ``dnsp upscale --acquisition NAME [--window W]`` for each case
-    (the model for that acquisition, projected onto its data), else as with ``auto``.
+    The model is built as ``dnsp upscale`` builds it: the noise gate ``gate``, the flat gate
+    ``flat`` and the range floor; with ``given``, as ``dnsp upscale --acquisition NAME
+    [--window W]`` for each case (the model for that acquisition, projected onto its data),
+    else as with ``auto``.
     """
     spec = None if model is None else model.format(s=scale)
 
     def build(acq: Any = None) -> Any:
         return build_method(spec, scale, threads=torch.get_num_threads(), ensemble=ensemble,
                             acquisition=acq, given=acq is not None, gate=gate,
-                            keep_range=True)
+                            flat=flat, keep_range=True)
 
     method = build()
     rows = []
@@ -126,7 +127,7 @@ def measure(scale: int, model: str | None, heads: dict[str, list[np.ndarray]],
                     res[key].append(head_box_psnr(sr, hr))
                     tex[key].append(invented_texture(lr.numpy(), sr, scale).score)
             row = {"scale": scale, "case": case, "head": head, "model_name": served.name,
-                   "gate": gate, "given": given,
+                   "gate": gate, "flat": flat, "given": given,
                    **{k: float(np.mean(v)) for k, v in res.items()},
                    **{f"tex_{k}": float(np.mean(v)) for k, v in tex.items()},
                    "seconds": seconds}
@@ -153,6 +154,9 @@ def main() -> None:
     ap.add_argument("--gate", type=float, default=None,
                     help="noise gate strength of the network (dnsp upscale --gate; 0: off; "
                     "default as dnsp upscale: 2 with auto, 0 with --given)")
+    ap.add_argument("--flat-gate", type=float, default=None,
+                    help="flat gate of the network (dnsp upscale --flat-gate; 0: off; default "
+                    "as dnsp upscale: 0.04 with auto, 0 with --given)")
     ap.add_argument("--given", action="store_true",
                     help="name each case's acquisition, as dnsp upscale --acquisition NAME "
                     "[--window W] (default: auto)")
@@ -164,7 +168,9 @@ def main() -> None:
     rows = [r for s in args.scales
             for r in measure(s, args.model, heads, args.ensemble,
                              args.gate if args.gate is not None
-                             else 0.0 if args.given else DEFAULT_GATE, args.given)]
+                             else 0.0 if args.given else DEFAULT_GATE, args.given,
+                             args.flat_gate if args.flat_gate is not None
+                             else 0.0 if args.given else DEFAULT_FLAT_GATE)]
     for s in args.scales:
         mine = [r for r in rows if r["scale"] == s and not r["case"].startswith("gaussian")]
         gains = [r["gain"] for r in mine]

@@ -16,7 +16,9 @@ estimation sample, :meth:`upscale_stack` on ``--slices`` central slices) by:
 
 Reported per scan and method: the invented-texture score of :func:`dnsp.metrics.invented_texture`
 (RMS of the out-of-band residual over flat bright tissue / the input's fine-scale fluctuation),
-its ratio to cubic spline's, and the output's minimum against the input's minimum over the
+its ratio to cubic spline's (also over the dominant flat tissue,
+``flat_tissue_mask(tissue="dominant")``: the brightest tissue of a FLAIR is a lesion), and the
+output's minimum against the input's minimum over the
 same slices (input units), as a markdown table.
 
 Run: ``OMP_NUM_THREADS=1 python benchmarks/native_texture.py --slices 6 \
@@ -43,8 +45,8 @@ from dnsp.data.slicing import central_slices
 from dnsp.infer.volume import intensity_map, plane_estimate, resolve_plane
 from dnsp.methods import build_method, has_capability
 from dnsp.methods.base import SRMethod
-from dnsp.metrics import fine_texture, invented_texture
-from dnsp.ops.band_gate import DEFAULT_GATE
+from dnsp.metrics import fine_texture, flat_tissue_mask, invented_texture
+from dnsp.ops.band_gate import DEFAULT_FLAT_GATE, DEFAULT_GATE
 from dnsp.paths import shared_data_root
 
 SCALE = 2
@@ -93,17 +95,19 @@ def cubic_spline_upscale(lr: np.ndarray, scale: int) -> np.ndarray:
 
 
 def build_methods(threads: int, gate: float = DEFAULT_GATE, model: str | None = None,
-                  acquisition: str | None = None) -> dict[str, SRMethod]:
+                  acquisition: str | None = None, flat: float = DEFAULT_FLAT_GATE
+                  ) -> dict[str, SRMethod]:
     """The SR methods of :data:`METHODS` but cubic spline, as ``dnsp upscale`` builds them
-    (the networks with the noise gate ``gate`` and the range floor); with ``acquisition``, the
-    ``default`` column is ``dnsp upscale --acquisition NAME`` (its model, its projection)."""
+    (the networks with the noise gate ``gate``, the flat gate ``flat`` and the range floor);
+    with ``acquisition``, the ``default`` column is ``dnsp upscale --acquisition NAME`` (its
+    model, its projection)."""
     given = None if acquisition is None else get_acquisition(acquisition, scale=SCALE)
     return {
         "zero-fill": build_method("zerofill", SCALE, threads=threads),
         "bicubic": build_method("bicubic", SCALE, threads=threads),
-        "default": build_method(model, SCALE, threads=threads, gate=gate, keep_range=True,
-                                acquisition=given, given=given is not None),
-        "paper": build_method("dnsp-edsr-ap-x2", SCALE, threads=threads, gate=gate,
+        "default": build_method(model, SCALE, threads=threads, gate=gate, flat=flat,
+                                keep_range=True, acquisition=given, given=given is not None),
+        "paper": build_method("dnsp-edsr-ap-x2", SCALE, threads=threads, gate=gate, flat=flat,
                               keep_range=True),
     }
 
@@ -120,6 +124,7 @@ def measure_scan(name: str, path: Path, methods: dict[str, SRMethod], n_slices: 
     idx = central_slices(norm, n_slices)
     lr = np.ascontiguousarray(norm[idx])
     estimate = plane_estimate(data, choice, (offset, factor), SCALE)  # as dnsp upscale does
+    dominant = flat_tissue_mask(lr, tissue="dominant")
     row: dict[str, Any] = {"scan": name, "plane": choice.plane, "lr_shape": list(lr.shape),
                            "slices": idx.tolist(), "input_min": float(stack[idx].min()),
                            "methods": {}}
@@ -139,6 +144,8 @@ def measure_scan(name: str, path: Path, methods: dict[str, SRMethod], n_slices: 
         seconds = time.perf_counter() - t0
         tex = invented_texture(lr, sr, SCALE)
         row["methods"][key] = {"label": label, "score": tex.score,
+                               "score_dominant": (invented_texture(lr, sr, SCALE, dominant).score
+                                                  if dominant.any() else float("nan")),
                                "fine": fine_texture(lr, sr, SCALE),
                                "residual_rms": tex.residual_rms, "input_rms": tex.input_rms,
                                "mask_voxels": tex.voxels,
@@ -154,9 +161,10 @@ def table(rows: list[dict[str, Any]]) -> str:
     """Markdown: out-of-band score (ratio to cubic spline) per method, the all-band fine
     texture of the default and the paper model against cubic's, then minima."""
     head = ("| scan | " + " | ".join(f"{m}" for m in METHODS)
-            + " | default / bicubic | all-band: default / paper (x cubic) | input min"
+            + " | default / bicubic | dominant tissue: default / paper (x cubic)"
+            " | all-band: default / paper (x cubic) | input min"
             " | min zero-fill / cubic spline / default / paper |")
-    lines = [head, "|---|" + "---:|" * (len(METHODS) + 4)]
+    lines = [head, "|---|" + "---:|" * (len(METHODS) + 5)]
     for r in rows:
         ref = r["methods"]["cubic spline"]["score"]
         cells = []
@@ -169,8 +177,11 @@ def table(rows: list[dict[str, Any]]) -> str:
         fine_ref = r["methods"]["cubic spline"]["fine"]
         fine = " / ".join(f"{r['methods'][m]['fine'] / fine_ref:.2f}x"
                           for m in ("default", "paper"))
+        dom_ref = r["methods"]["cubic spline"]["score_dominant"]
+        dom = " / ".join(f"{r['methods'][m]['score_dominant'] / dom_ref:.1f}x"
+                         for m in ("default", "paper"))
         lines.append(f"| {r['scan']} | " + " | ".join(cells)
-                     + f" | {rel:.1f}x | {fine} | {r['input_min']:.1f} | {mins} |")
+                     + f" | {rel:.1f}x | {dom} | {fine} | {r['input_min']:.1f} | {mins} |")
     return "\n".join(lines)
 
 
@@ -184,6 +195,9 @@ def main() -> None:
     ap.add_argument("--gate", type=float, default=None,
                     help="the networks' noise gate (dnsp upscale --gate; 0: off; default: "
                     "as dnsp upscale, 2 with auto and 0 with --acquisition)")
+    ap.add_argument("--flat-gate", type=float, default=None,
+                    help="the networks' flat gate (dnsp upscale --flat-gate; 0: off; default: "
+                    "as dnsp upscale, 0.04 with auto and 0 with --acquisition)")
     ap.add_argument("--acquisition", default=None, choices=("gaussian", "kspace"),
                     help="the 'default' column as dnsp upscale --acquisition NAME")
     ap.add_argument("--only", nargs="*", default=None, help="scan names to keep (prefixes)")
@@ -194,7 +208,9 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     gate = args.gate if args.gate is not None else (DEFAULT_GATE if args.acquisition is None
                                                     else 0.0)  # as dnsp upscale
-    methods = build_methods(args.threads, gate, args.model, args.acquisition)
+    flat = args.flat_gate if args.flat_gate is not None else (
+        DEFAULT_FLAT_GATE if args.acquisition is None else 0.0)
+    methods = build_methods(args.threads, gate, args.model, args.acquisition, flat)
     rows = []
     chosen = scans if args.set == "issue" else held_out_scans
     for name, path in chosen(shared_data_root()).items():

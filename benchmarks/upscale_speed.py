@@ -2,7 +2,8 @@
 
 Compares, in the same run and on the same volume:
 
-* ``dnsp``: the default shipped model through the user pipeline
+* ``dnsp``: the default shipped model through the user pipeline, as ``dnsp upscale`` builds
+  it (the noise and flat gates, the range floor)
   (:func:`dnsp.infer.upscale.upscale_file`: load, scale, axial slices, network, save NIfTI);
 * ``dnsp-sr-only``: the same without file input/output (:func:`upscale_volume`);
 * ``scipy-cubic``: :func:`scipy.ndimage.zoom` with ``order=3`` by (s, s, 1) in-plane.
@@ -61,10 +62,13 @@ else:
     if method != "none":  # as dnsp upscale --method: bicubic unclipped
         method = build_method(method, params={"clip": False} if method == "bicubic" else None)
     else:
+        from dnsp.ops.band_gate import DEFAULT_FLAT_GATE, DEFAULT_GATE
+        # as dnsp upscale without --acquisition: both gates and the range floor
         method = build_method(None if model == "default" else MODEL_PREFIX + model, scale,
                               device="cpu",
                               threads=auto_threads() if threads == "default" else int(threads),
-                              ensemble=None if ensemble == "default" else int(ensemble))
+                              ensemble=None if ensemble == "default" else int(ensemble),
+                              gate=DEFAULT_GATE, flat=DEFAULT_FLAT_GATE, keep_range=True)
     info["method"] = method.name
     if case == "dnsp":
         t0 = time.perf_counter(); c0 = time.process_time()

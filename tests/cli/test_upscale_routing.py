@@ -29,11 +29,11 @@ def _reduced(name: str) -> np.ndarray:
 @pytest.mark.parametrize(("acquisition", "served"), [
     ("gaussian", "with dnsp-edsr-mix-x2 (robust default: read as a smooth band limit and "
                  "deblurred; for a scan at its own resolution, --acquisition kspace keeps it "
-                 "as acquired, noise gate 2)"),
+                 "as acquired, noise gate 2, flat gate 0.04)"),
     # the phantom's 3 % noise makes its k-space reduction unsure: a scan read at its own
     # resolution, given to the k-space model and projected onto its data
     ("kspace", "with dnsp-edsr-ks-x2 (unknown: read as k-space at its own resolution, its "
-               "model, projected onto the data, noise gate 2)"),
+               "model, projected onto the data, noise gate 2, flat gate 0.04)"),
 ])
 def test_the_line_names_the_network_that_served(acquisition: str, served: str, tmp_path: Path,
                                                capsys: pytest.CaptureFixture[str]) -> None:

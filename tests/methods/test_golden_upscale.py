@@ -22,8 +22,9 @@ absolute difference within :data:`ITERATIVE_MEAN`, below any change of the metho
 LRTV iteration fewer moves voxels by up to 0.2 % of the peak, 0.004 % on average; a 10 %
 different TV weight by up to 1.8 %).
 
-The network cases run with ``--gate 0``: the hashes pin the networks; the noise gate on their
-out-of-band part (issue 28) is tested in tests/methods/test_real_scan_finishing.py.
+The network cases run with ``--gate 0 --flat-gate 0``: the hashes pin the networks; the noise
+and flat gates on their out-of-band part (issue 28) are tested in
+tests/methods/test_real_scan_finishing.py and tests/ops/test_band_gate.py.
 
 Networks run in channels-last memory order by default (``dnsp.methods.network.CHANNELS_LAST``,
 1.8x faster on CPUs), which changes float32 rounding; the hashes hold for the default
@@ -62,24 +63,26 @@ def _nonnegative(shape: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray]:
 
 _BIG, _SMALL = (40, 36, 3), (18, 16, 2)
 _X2_HASH = "18258c907b147a9a8f6208f99adb415da6124fbf0a0b118865161c7c17c4b6cc"
+#: the networks alone: no noise or flat gate on their out-of-band part
+_NO_GATES = ("--gate", "0", "--flat-gate", "0")
 _X2_FILE = str(Path(__file__).resolve().parents[2] / "src" / "dnsp" / "infer" / "models"
                / "dnsp-edsr-ap-x2.pt")
 
 #: case -> (volume shape, ``dnsp upscale`` arguments, SHA-256 of the float32 output voxels)
 GOLDEN: dict[str, tuple[tuple[int, int, int], list[str], str]] = {
-    "x2-ap": (_BIG, ["--scale", "2", "--model", "dnsp-edsr-ap-x2", "--gate", "0"], _X2_HASH),
+    "x2-ap": (_BIG, ["--scale", "2", "--model", "dnsp-edsr-ap-x2", *_NO_GATES], _X2_HASH),
     # the same network read from its file, and tiled in 3 x 3 tiles: the same bits
-    "x2-model-file": (_BIG, ["--scale", "2", "--model", _X2_FILE, "--gate", "0"], _X2_HASH),
+    "x2-model-file": (_BIG, ["--scale", "2", "--model", _X2_FILE, *_NO_GATES], _X2_HASH),
     "x2-small-tiles": (_BIG, ["--scale", "2", "--model", "dnsp-edsr-ap-x2",
-                              "--tile-pixels", "20736", "--gate", "0"], _X2_HASH),
+                              "--tile-pixels", "20736", *_NO_GATES], _X2_HASH),
     "x2-np-ensemble8": (
-        _BIG, ["--scale", "2", "--model", "dnsp-edsr-np-x2", "--ensemble", "8", "--gate", "0"],
+        _BIG, ["--scale", "2", "--model", "dnsp-edsr-np-x2", "--ensemble", "8", *_NO_GATES],
         "f6d0e9271494dd577e9aec398fff549075def6acb97ca09b75b2aacfeeda26a7"),
     "x3-ap": (
-        _BIG, ["--scale", "3", "--model", "dnsp-edsr-ap-x3", "--gate", "0"],
+        _BIG, ["--scale", "3", "--model", "dnsp-edsr-ap-x3", *_NO_GATES],
         "95f74a8680545db88d4be47273e502c8fa34f528d8218df89b0fdbcbd8be9a85"),
     "x4-ap": (
-        _BIG, ["--scale", "4", "--model", "dnsp-edsr-ap-x4", "--gate", "0"],
+        _BIG, ["--scale", "4", "--model", "dnsp-edsr-ap-x4", *_NO_GATES],
         "52172b6096892367efa41a6f0e8d3cdb98b06ee6d1946960c381fc92f0326373"),
     "bicubic-x3": (
         _BIG, ["--scale", "3", "--method", "bicubic"],
@@ -91,16 +94,16 @@ GOLDEN: dict[str, tuple[tuple[int, int, int], list[str], str]] = {
 #: the AP models by name: they were the defaults then)
 GOLDEN_NONNEGATIVE: dict[str, tuple[tuple[int, int, int], list[str], str]] = {
     "x2-ap": (
-        _BIG, ["--scale", "2", "--model", "dnsp-edsr-ap-x2", "--gate", "0"],
+        _BIG, ["--scale", "2", "--model", "dnsp-edsr-ap-x2", *_NO_GATES],
         "c673fbdc7d85d2a52eb9cef0ad3627584e9bfae422eec8144644706b14402492"),
     "x2-np-ensemble8": (
-        _BIG, ["--scale", "2", "--model", "dnsp-edsr-np-x2", "--ensemble", "8", "--gate", "0"],
+        _BIG, ["--scale", "2", "--model", "dnsp-edsr-np-x2", "--ensemble", "8", *_NO_GATES],
         "032861abd3c69a5fecf257a58bcd429999bf98e720d01ce05b80a00bac60ba34"),
     "x3-ap": (
-        _BIG, ["--scale", "3", "--model", "dnsp-edsr-ap-x3", "--gate", "0"],
+        _BIG, ["--scale", "3", "--model", "dnsp-edsr-ap-x3", *_NO_GATES],
         "b0a67e1465217339b5def0d9ee311e0ebf8d3392289d82c7e8a2e32be2faf276"),
     "x4-ap": (
-        _BIG, ["--scale", "4", "--model", "dnsp-edsr-ap-x4", "--gate", "0"],
+        _BIG, ["--scale", "4", "--model", "dnsp-edsr-ap-x4", *_NO_GATES],
         "5a6bb9475c5b7a0011cd911b57a707dc8ee8d1bfe4d6771c55f8a0a4543891d9"),
     "bicubic-x3": (
         _BIG, ["--scale", "3", "--method", "bicubic"],
@@ -148,7 +151,7 @@ def _golden_memory_order(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_channels_last_agrees_with_the_golden_order(tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch,
                                                     model: str) -> None:
-    args = ["--scale", "2", "--model", model, "--gate", "0"]
+    args = ["--scale", "2", "--model", model, *_NO_GATES]
     ref = _upscaled(tmp_path, _BIG, args)
     monkeypatch.setattr("dnsp.methods.network.CHANNELS_LAST", True)
     fast = _upscaled(tmp_path, _BIG, args)

@@ -1,5 +1,6 @@
 """Issue 28 at the method level: the model for a named acquisition, data consistency with the
-acquisition's own operator (weighted by noise), the out-of-band noise gate, the range floor."""
+acquisition's own operator (weighted by noise), the out-of-band noise and flat gates, the range
+floor."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from dnsp.methods.by_estimate import ByEstimate
 from dnsp.methods.network import PROJECT_BELOW_NOISE, PROJECT_EXACT_BELOW, NetworkMethod
 from dnsp.methods.pretrained import default_model
 from dnsp.metrics import invented_texture
-from dnsp.ops.band_gate import DEFAULT_GATE
+from dnsp.ops.band_gate import DEFAULT_FLAT_GATE, DEFAULT_GATE
 
 from .conftest import phantom_stack
 
@@ -137,4 +138,29 @@ def test_cli_gate_refusals(tmp_path, capsys) -> None:
     assert main(["upscale", str(inp), str(tmp_path / "o.nii.gz"), "--scale", "2",
                  "--gate", "-1"]) == 2
     assert "--gate must be >= 0" in capsys.readouterr().err
+    assert main(["upscale", str(inp), str(tmp_path / "o.nii.gz"), "--scale", "2",
+                 "--method", "bicubic", "--flat-gate", "0.1"]) == 2
+    assert "--flat-gate is for networks" in capsys.readouterr().err
+    assert main(["upscale", str(inp), str(tmp_path / "o.nii.gz"), "--scale", "2",
+                 "--flat-gate", "-0.1"]) == 2
+    assert "--flat-gate must be >= 0" in capsys.readouterr().err
     assert not (tmp_path / "o.nii.gz").exists()
+
+
+def test_flat_gate_fades_texture_beyond_the_band() -> None:
+    hr = phantom_stack(4, 64, seed=8)
+    lr = get_acquisition("gaussian", scale=2, noise=0.02).simulate(
+        torch.from_numpy(hr), torch.Generator().manual_seed(2)).numpy()
+    est = estimate_volume(lr, 2)
+    plain = build_method(None, 2, threads=1).for_volume(estimate=est)
+    flat = build_method(None, 2, threads=1, flat=DEFAULT_FLAT_GATE).for_volume(estimate=est)
+    assert flat.flat == DEFAULT_FLAT_GATE and plain.flat == 0
+    assert flat.gates == f"flat gate {DEFAULT_FLAT_GATE:g}" and plain.gates == ""
+    a, b = plain.upscale_stack(lr, 2), flat.upscale_stack(lr, 2)
+    assert invented_texture(lr, b, 2).score < 0.9 * invented_texture(lr, a, 2).score
+    assert float(np.abs(b - a).max()) < 0.05  # fine detail only (formula: test_band_gate.py)
+    both = build_method(None, 2, threads=1, gate=DEFAULT_GATE, flat=DEFAULT_FLAT_GATE)
+    assert both.for_volume(estimate=est).gates == (f"noise gate {DEFAULT_GATE:g}, flat gate "
+                                                   f"{DEFAULT_FLAT_GATE:g}")
+    with pytest.raises(ValueError, match="flat"):
+        NetworkMethod(torch.nn.Identity(), 2, flat=-1.0)

@@ -144,6 +144,27 @@ def test_bad_arguments_raise_clear_errors() -> None:
         flat_tissue_mask(lr, erosion=-1)
     with pytest.raises(ValueError, match="flat_quantile"):
         flat_tissue_mask(lr, flat_quantile=1.5)
+    with pytest.raises(ValueError, match="tissue"):
+        flat_tissue_mask(lr, tissue="white")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="width"):
+        flat_tissue_mask(lr, tissue="dominant", width=0.0)
+
+
+def test_dominant_mask_is_the_commonest_flat_tissue_not_the_brightest() -> None:
+    # a FLAIR-like slice: a large disc of tissue at 0.4 holding a small bright lesion at 0.9
+    g = np.random.default_rng(5)
+    yy, xx = np.mgrid[:96, :96]
+    disc = (yy - 48) ** 2 + (xx - 48) ** 2 < 40**2
+    lesion = (yy - 40) ** 2 + (xx - 56) ** 2 < 8**2
+    lr = (0.4 * disc + 0.5 * lesion + 0.01 * g.standard_normal((2, 96, 96))) * disc
+    bright = flat_tissue_mask(lr)
+    dominant = flat_tissue_mask(lr, tissue="dominant")
+    assert bright.any() and np.all(lesion[None] | ~bright)  # the bright mask: the lesion only
+    assert dominant.sum() > 10 * bright.sum()
+    assert not np.any(dominant & lesion[None])  # the tissue around it, not the lesion
+    assert not np.any(dominant & ~disc[None])
+    assert flat_tissue_mask(lr[0], tissue="dominant").shape == lr[0].shape
+    assert not flat_tissue_mask(np.zeros((16, 16)), tissue="dominant").any()
 
 
 @pytest.mark.parametrize("scale", [2, 3])

@@ -1,11 +1,17 @@
-"""The out-of-band noise gate: identity cases, an exact shrinkage, the in-band part kept."""
+"""The out-of-band noise and flat gates: identity cases, exact shrinkage, the in-band part kept."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from dnsp.ops.band_gate import band_gate, inband
+from dnsp.ops.band_gate import (
+    band_gate,
+    flat_gate,
+    flat_weight,
+    gate_beyond_band,
+    inband,
+)
 
 
 def _inband(x: torch.Tensor, s: int = 2) -> torch.Tensor:
@@ -72,3 +78,108 @@ def test_float32_in_float32_out_and_bad_arguments() -> None:
         band_gate(torch.rand(1, 15, 16), 2, 0.01)
     with pytest.raises(ValueError, match=">= 0"):
         band_gate(x, 2, -0.1)
+
+
+def _board(n: int = 32, a: float = 0.03) -> torch.Tensor:
+    i, j = torch.meshgrid(torch.arange(n), torch.arange(n), indexing="ij")
+    return a * (-1.0) ** (i + j).double()  # wholly beyond the band of a half matrix
+
+
+def test_flat_gate_removes_out_of_band_texture_on_flat_anatomy() -> None:
+    # a flat input, its upscaling plus a checkerboard: E = 0, so W = 0 and O' = P O exactly
+    lr = torch.full((16, 16), 0.5, dtype=torch.float64)
+    out = flat_gate(0.5 + _board(), lr, 0.04)
+    torch.testing.assert_close(out, torch.full_like(out, 0.5), atol=1e-12, rtol=0)
+    assert float(flat_weight(lr, 2, 0.04).max()) == 0.0
+
+
+def test_flat_gate_keeps_out_of_band_detail_at_strong_edges() -> None:
+    # a smooth bar of contrast 0.6 (columns 32-96) plus the checkerboard: at its edges
+    # (gradient ~0.15 per input voxel >> tau) the board stays, in its flat middle it goes
+    cols = torch.arange(128, dtype=torch.float64)
+    bar = 0.2 + 0.6 * (torch.sigmoid((cols - 31.5) / 2.0) - torch.sigmoid((cols - 95.5) / 2.0))
+    image = bar.expand(128, 128)
+    lr = image.reshape(64, 2, 64, 2).mean(dim=(1, 3))
+    w = flat_weight(lr, 2, 0.04)
+    assert w.shape == (128, 128) and float(w[:, 30:34].min()) > 0.8
+    assert float(w[:, 56:72].max()) < 0.01
+    board = _board(128)
+    out = flat_gate(image + board, lr, 0.04)
+
+    def board_amplitude(c: slice) -> float:
+        return float((out[:, c] * board[:, c]).mean() / 0.03**2 * 0.03)
+
+    assert board_amplitude(slice(30, 34)) > 0.8 * 0.03
+    assert abs(board_amplitude(slice(56, 72))) < 0.1 * 0.03
+    torch.testing.assert_close(inband(out, 2), inband(image, 2), atol=1e-12, rtol=0)
+
+
+def test_flat_gate_shows_little_ringing_next_to_a_crisp_edge() -> None:
+    # a crisp bar on the output grid (a network's skull-strip edge): fading what lies beyond
+    # the band right next to it leaves the edge's Gibbs ringing in the flat background; the
+    # weight kept within two input voxels of the edge cancels most of it there
+    out = torch.zeros(96, 96, dtype=torch.float64)
+    out[:, 48:72] = 0.5
+    lr = out.reshape(48, 2, 48, 2).mean(dim=(1, 3))
+    near = slice(36, 47)  # 1-6 input voxels before the edge at 48
+
+    def ringing(reach: int) -> float:
+        low = inband(out, 2)
+        kept = (out - low) * flat_weight(lr, 2, 0.04, reach).double()
+        return float((low + kept - inband(kept, 2))[:, near].pow(2).mean().sqrt())
+
+    gated = flat_gate(out, lr, 0.04)
+    assert float(gated[:, near].pow(2).mean().sqrt()) == pytest.approx(ringing(2), abs=1e-12)
+    assert ringing(2) < 0.6 * ringing(0)
+    assert float(gated[:, :40].abs().max()) < 0.01 * 0.5
+
+
+def test_flat_gate_identity_cases_and_dtype() -> None:
+    g = torch.Generator().manual_seed(3)
+    x = torch.rand(2, 32, 40, generator=g)
+    lr = x[:, ::2, ::2]
+    assert flat_gate(x, lr, 0.0) is x  # off
+    limited = inband(x.double(), 2)  # nothing beyond the band: nothing to fade
+    torch.testing.assert_close(flat_gate(limited, lr, 0.04), limited, atol=1e-12, rtol=0)
+    out = flat_gate(x, lr, 0.04)
+    assert out.dtype == torch.float32 and out.shape == x.shape
+    torch.testing.assert_close(inband(out.double(), 2), limited, atol=1e-5, rtol=0)  # P O' = P O
+
+
+def test_flat_gate_fades_more_with_a_higher_threshold() -> None:
+    g = torch.Generator().manual_seed(4)
+    x = torch.rand(1, 48, 48, generator=g, dtype=torch.float64)
+    lr = x[:, ::2, ::2]
+    low = inband(x, 2)
+    beyond = [float((flat_gate(x, lr, t) - low).norm()) for t in (0.01, 0.04, 0.16)]
+    assert beyond[0] > beyond[1] > beyond[2] > 0
+
+
+def test_both_gates_in_one_call() -> None:
+    g = torch.Generator().manual_seed(5)
+    x = torch.rand(2, 32, 32, generator=g, dtype=torch.float64)
+    lr = x[:, ::2, ::2]
+    torch.testing.assert_close(gate_beyond_band(x, 2, noise=0.05, strength=2.0),
+                               band_gate(x, 2, 0.05, 2.0), atol=0, rtol=0)
+    torch.testing.assert_close(gate_beyond_band(x, 2, lr=lr, threshold=0.04),
+                               flat_gate(x, lr, 0.04), atol=0, rtol=0)
+    both = gate_beyond_band(x, 2, noise=0.05, strength=2.0, lr=lr, threshold=0.04)
+    torch.testing.assert_close(inband(both, 2), inband(x, 2), atol=1e-12, rtol=0)
+    noise_only = band_gate(x, 2, 0.05, 2.0)
+    assert float((both - inband(x, 2)).norm()) < float((noise_only - inband(x, 2)).norm())
+    with pytest.raises(ValueError, match="input slices"):
+        gate_beyond_band(x, 2, threshold=0.04)  # the flat gate needs lr
+
+
+@pytest.mark.parametrize(("out_shape", "lr_shape", "threshold"), [
+    ((8, 8), (8, 8), 0.04), ((8, 8), (4, 4), -0.1), ((8, 9), (4, 4), 0.04),
+    ((8, 8), (4, 4), float("nan")), ((2, 8, 8), (3, 4, 4), 0.04),
+])
+def test_flat_gate_bad_arguments(out_shape: tuple[int, ...], lr_shape: tuple[int, ...],
+                                 threshold: float) -> None:
+    with pytest.raises(ValueError):
+        flat_gate(torch.zeros(out_shape), torch.zeros(lr_shape), threshold)
+    with pytest.raises(ValueError, match="threshold"):
+        flat_weight(torch.zeros(4, 4), 2, 0.0)
+    with pytest.raises(ValueError, match="reach"):
+        flat_weight(torch.zeros(4, 4), 2, 0.04, -1)

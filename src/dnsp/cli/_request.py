@@ -130,6 +130,12 @@ def add_upscale_arguments(parser: argparse.ArgumentParser, *, scale_default: int
                         "with --acquisition auto, 0 with a named acquisition; a scan read as "
                         "a plain low-matrix acquisition with white noise is not gated; "
                         "docs/acquisition.md)")
+    parser.add_argument("--flat-gate", type=float, default=None, metavar="T",
+                        help="flat gate on what a network adds beyond the input's band: "
+                        "fades it where the anatomy has no edge of contrast T per input "
+                        "voxel (intensity scale 0-1 of the 99.9th percentile), where there is "
+                        "nothing beyond the band to recover (0: off; default 0.04 with "
+                        "--acquisition auto, 0 with a named acquisition; docs/acquisition.md)")
     parser.add_argument("--tile-pixels", type=int, default=None, metavar="N",
                         help="largest tile (HR pixels, overlap included) per network call; "
                         "bounds memory (default 1048576 = 1024 x 1024)")
@@ -261,17 +267,18 @@ def build_method(args: argparse.Namespace, scale: int, acquisition: Acquisition 
     from dnsp.methods import MODEL_PREFIX
     from dnsp.methods import build_method as build
     from dnsp.methods.tiling import auto_threads
-    from dnsp.ops.band_gate import DEFAULT_GATE
+    from dnsp.ops.band_gate import DEFAULT_FLAT_GATE, DEFAULT_GATE
 
     method = args.method.lower() if args.method else None
     spec = method or (MODEL_PREFIX + args.model if args.model else None)
     try:
         # bicubic keeps every intensity (unclipped); LRTV and SRSW clip to [0, 1] as evaluated
         network = spec is None or spec.startswith(MODEL_PREFIX)
-        if args.gate is not None and not network:
-            raise InputError(f"--gate is for networks, not --method {spec}")
-        if args.gate is not None and not args.gate >= 0:
-            raise InputError(f"--gate must be >= 0, got {args.gate}")
+        for flag, value in (("--gate", args.gate), ("--flat-gate", args.flat_gate)):
+            if value is not None and not network:
+                raise InputError(f"{flag} is for networks, not --method {spec}")
+            if value is not None and not value >= 0:
+                raise InputError(f"{flag} must be >= 0, got {value}")
         return build(spec, scale, device=args.device, acquisition=acquisition,
                      params={"clip": False} if spec == "bicubic" else None,
                      threads=args.threads if args.threads is not None else auto_threads(),
@@ -281,6 +288,8 @@ def build_method(args: argparse.Namespace, scale: int, acquisition: Acquisition 
                      # gets its own model and projection, and the gate only when asked
                      gate=(args.gate if args.gate is not None
                            else DEFAULT_GATE if acquisition is None else 0.0),
+                     flat=(args.flat_gate if args.flat_gate is not None
+                           else DEFAULT_FLAT_GATE if acquisition is None else 0.0),
                      keep_range=network)
     except ValueError as exc:  # e.g. a tile too small for the network's margin
         raise InputError(str(exc)) from exc
@@ -334,7 +343,7 @@ def _through_plane_refusals(args: argparse.Namespace, scale: int | None) -> None
     if scale is None:
         for flag, value in (("--model", args.model), ("--method", args.method),
                             ("--ensemble", args.ensemble), ("--tile-pixels", args.tile_pixels),
-                            ("--gate", args.gate)):
+                            ("--gate", args.gate), ("--flat-gate", args.flat_gate)):
             if value is not None:
                 raise InputError(f"{flag} is for the in-plane step of --through-plane: give "
                                  "--scale too")

@@ -102,8 +102,8 @@ class UpscaleRequest:
         """Why this method serves this input, for the per-file line ("" for a method asked
         for by name): the model of a named acquisition, or the robust default."""
         projector = getattr(self.method, "projector", None)
-        gate = float(getattr(self.method, "gate", 0.0) or 0.0)
-        gated = f", noise gate {gate:g}" if gate > 0 else ""
+        gates = str(getattr(self.method, "gates", "") or "")
+        gated = f", {gates}" if gates else ""
         if projector is not None:
             return (f" (the model for the named acquisition {projector.name}, projected onto "
                     f"its data{gated})")

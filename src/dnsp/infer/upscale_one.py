@@ -84,13 +84,14 @@ class FileReport(UpscaleReport):
 
 
 def served_by(method: SRMethod) -> str:
-    """``"dnsp-edsr-ks-x2 (unknown: read as k-space ..., noise gate 2)"``: the network a
-    per-volume method chose for a volume and why ("" when nothing was chosen)."""
+    """``"dnsp-edsr-ks-x2 (unknown: read as k-space ..., noise gate 2, flat gate 0.04)"``:
+    the network a per-volume method chose for a volume and why ("" when nothing was
+    chosen)."""
     why = str(getattr(method, "served", "") or "")
     if not why:
         return ""
-    gate = float(getattr(method, "gate", 0.0) or 0.0)
-    return f"{method.name} ({why}{f', noise gate {gate:g}' if gate > 0 else ''})"
+    gates = str(getattr(method, "gates", "") or "")
+    return f"{method.name} ({why}{f', {gates}' if gates else ''})"
 
 
 def _nifti_shape(path: Path) -> tuple[int, ...] | None:

@@ -82,6 +82,7 @@ def build_method(
     models_folder: str | os.PathLike[str] | None = None,
     given: bool = False,
     gate: float = 0.0,
+    flat: float = 0.0,
     keep_range: bool = False,
 ) -> SRMethod:
     """Build the SR method named by ``spec`` (see the module docstring).
@@ -108,6 +109,8 @@ def build_method(
             network's data-consistency projection, weighted by the input's noise.
         gate: Strength of a network's out-of-band noise gate (0: off;
             :data:`dnsp.ops.band_gate.DEFAULT_GATE` for ``dnsp upscale``).
+        flat: Edge contrast of a network's flat gate (0: off;
+            :data:`dnsp.ops.band_gate.DEFAULT_FLAT_GATE` for ``dnsp upscale``).
         keep_range: Keep a network's output at or above the input's minimum.
 
     Returns:
@@ -133,7 +136,8 @@ def build_method(
         raise InputError(f"--ensemble must be one of {', '.join(map(str, ENSEMBLE_SIZES))}, "
                          f"got {ensemble}")
     options: dict[str, Any] = {"device": device, "threads": threads, "max_pixels": max_pixels,
-                               "ensemble": ensemble, "gate": gate, "keep_range": keep_range}
+                               "ensemble": ensemble, "gate": gate, "flat": flat,
+                               "keep_range": keep_range}
     if text is None:
         model = default_model(acq.scale, models_folder, acquisition=acq if given else None)
         if not given and acq.scale > 1:
@@ -192,4 +196,4 @@ def _network(model: str, acq: Acquisition, given: bool, name: str | None,
                          consistency=("auto" if info.meta.get("acquisition") or projector
                                       else "off"),
                          projector=projector, gate=options["gate"],
-                         keep_range=options["keep_range"])
+                         flat=options["flat"], keep_range=options["keep_range"])

@@ -25,7 +25,9 @@ HR estimate; only F is used at inference (SPEC section 1). :class:`NetworkMethod
    over the first K of :data:`DIHEDRAL` (K = 1, 2, 4 or 8; K network calls per slice),
 6. optionally fades what the output adds beyond the input's band where it is weak against
    the input's noise (``gate``, :func:`dnsp.ops.band_gate.band_gate`: real scans' noise is
-   not turned into texture), then projects the output onto the data with the acquisition's
+   not turned into texture) and where the input has no edge (``flat``,
+   :func:`dnsp.ops.band_gate.flat_gate`: nothing beyond the band is known away from edges),
+   then projects the output onto the data with the acquisition's
    own operator (``consistency``, ``projector``; weighted by the noise), then keeps it above
    the input's minimum (``keep_range``).
 
@@ -60,7 +62,7 @@ from dnsp.methods.tiling import (
     torch_threads,
 )
 from dnsp.ops import check_scale, dihedral_inverse, dihedral_transform
-from dnsp.ops.band_gate import band_gate
+from dnsp.ops.band_gate import gate_beyond_band
 
 __all__ = [
     "CHANNELS_LAST",
@@ -155,6 +157,9 @@ class NetworkMethod:
             measured on each call. :meth:`for_volume` turns it off for a volume read
             confidently as k-space with background noise
             (:attr:`dnsp.acquisition.AcquisitionEstimate.plain_kspace`).
+        flat: Edge contrast tau of the flat gate (:func:`dnsp.ops.band_gate.flat_gate`;
+            0: off): what the network adds beyond the input's band is faded where the
+            input has no edge stronger than tau per input voxel.
         keep_range: Keep the output at or above the input's minimum (the projection and
             sharpening otherwise undershoot at the edge of a skull-stripped brain).
         exact_below: Noise level below which the weighted projection treats the data as
@@ -198,6 +203,7 @@ class NetworkMethod:
         channels_last: bool | None = None,
         projector: Acquisition | None = None,
         gate: float = 0.0,
+        flat: float = 0.0,
         keep_range: bool = False,
         exact_below: float | None = None,
     ) -> None:
@@ -225,6 +231,9 @@ class NetworkMethod:
         if not gate >= 0:
             raise ValueError(f"gate must be >= 0, got {gate!r}")
         self.gate = float(gate)
+        if not flat >= 0:
+            raise ValueError(f"flat must be >= 0, got {flat!r}")
+        self.flat = float(flat)
         self.keep_range = bool(keep_range)
         self.exact_below = PROJECT_EXACT_BELOW if exact_below is None else float(exact_below)
         if not self.exact_below >= 0:
@@ -260,6 +269,12 @@ class NetworkMethod:
         self.threads = threads
         self.clip = bool(clip)
         self.ensemble = int(ensemble)
+
+    @property
+    def gates(self) -> str:
+        """The gates in effect, for reports: ``"noise gate 2, flat gate 0.04"`` ("" if none)."""
+        words = [f"noise gate {self.gate:g}"] if self.gate > 0 else []
+        return ", ".join(words + ([f"flat gate {self.flat:g}"] if self.flat > 0 else []))
 
     def _run_ensemble(self, x: torch.Tensor) -> torch.Tensor:
         """Mean of ``T^-1 F(T x)`` over the first ``ensemble`` transforms T of :data:`DIHEDRAL`."""
@@ -360,8 +375,10 @@ class NetworkMethod:
         if noise is None and (self.gate > 0 or (self.consistency == "auto"
                                                  and self.projector is not None)):
             noise = estimate_acquisition(np.clip(arr, 0.0, 1.0), s).noise
-        if self.gate > 0 and s > 1 and noise:
-            out = band_gate(torch.from_numpy(out), s, noise, self.gate).numpy()
+        if s > 1 and ((self.gate > 0 and noise) or self.flat > 0):
+            out = gate_beyond_band(torch.from_numpy(out), s, noise=noise or 0.0,
+                                   strength=self.gate, lr=torch.from_numpy(arr),
+                                   threshold=self.flat).numpy()
         out = self._data_consistency(arr, out, noise)
         if self.keep_range:
             np.maximum(out, arr.min(), out=out)
@@ -408,7 +425,7 @@ class NetworkMethod:
             with ``"on"`` or ``"off"``, so that every batch of the volume is treated alike.
         """
         if self.consistency != "auto" and self.gate == 0:
-            return self
+            return self  # the flat gate needs nothing of the volume
         fixed = copy.copy(self)
         if lr_sample is not None and estimate is None:
             estimate = estimate_acquisition(np.clip(lr_sample, 0.0, 1.0), self.scale)

@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import torch
@@ -160,21 +161,34 @@ def flat_tissue_mask(
     bright: float = 0.75,
     erosion: int = 2,
     flat_quantile: float = 0.5,
+    tissue: Literal["bright", "dominant"] = "bright",
+    width: float = 0.15,
 ) -> np.ndarray:
-    """Flat bright tissue of LR slices (e.g. white matter of a T1): where texture is invented.
+    """Flat tissue of LR slices (e.g. white matter of a T1): where texture is invented.
 
-    Per slice, on ``S = G_1 * I`` (in-plane Gaussian, one voxel sigma): *bright tissue* is
-    ``S >= bright * p98``, ``p98`` the 98th percentile of ``S`` over the foreground
-    (``S > 0.1 * max S``); it is eroded by ``erosion`` voxels (3 x 3 element); of what
-    remains, the ``flat_quantile`` fraction with the lowest gradient magnitude of ``S`` is
-    kept (quantile over the whole stack).
+    Per slice, on ``S = G_1 * I`` (in-plane Gaussian, one voxel sigma), the tissue is
+
+    * ``tissue="bright"`` (the issue's white matter of a T1): ``S >= bright * p98``, ``p98``
+      the 98th percentile of ``S`` over the foreground (``S > 0.1 * max S``);
+    * ``tissue="dominant"`` (any contrast: the white matter of a T1, the normal-appearing
+      tissue of a FLAIR, whose brightest tissue is a lesion): ``|S - m| <= width * m``
+      inside the foreground (holes filled, eroded by ``erosion`` voxels), ``m`` the peak of
+      the histogram of ``S`` over the flattest half of that eroded foreground (100 bins up
+      to its 99.5th percentile, smoothed by a 2-bin Gaussian);
+
+    it is eroded by ``erosion`` voxels (3 x 3 element); of what remains, the
+    ``flat_quantile`` fraction with the lowest gradient magnitude of ``S`` is kept (quantile
+    over the whole stack).
 
     Args:
         lr: The input, ``(h, w)`` or ``(N, h, w)``.
         bright: Fraction of the foreground's 98th percentile that bright tissue reaches.
         erosion: Erosion iterations (LR voxels), >= 0.
-        flat_quantile: Fraction (0, 1] of the eroded bright tissue kept, lowest gradient first
+        flat_quantile: Fraction (0, 1] of the eroded tissue kept, lowest gradient first
             (1 keeps it all).
+        tissue: ``"bright"`` or ``"dominant"`` (above).
+        width: Half width of the dominant tissue's intensity class, as a fraction of its
+            peak intensity.
 
     Returns:
         Boolean mask of the shape of ``lr`` (2-D for a 2-D input).
@@ -189,20 +203,43 @@ def flat_tissue_mask(
         raise ValueError(f"erosion must be an integer >= 0, got {erosion!r}")
     if not 0.0 < flat_quantile <= 1.0:
         raise ValueError(f"flat_quantile must be in (0, 1], got {flat_quantile!r}")
+    if tissue not in ("bright", "dominant"):
+        raise ValueError(f"tissue must be 'bright' or 'dominant', got {tissue!r}")
+    if not 0.0 < width <= 1.0:
+        raise ValueError(f"width must be in (0, 1], got {width!r}")
     smooth = _smooth(x)
     gy, gx = np.gradient(smooth, axis=(-2, -1))
     grad = np.hypot(gy, gx)
+    square = np.ones((3, 3), bool)
     mask = np.zeros(x.shape, dtype=bool)
-    for k, sl in enumerate(smooth):
-        top = float(sl.max())
-        if not top > 0:
-            continue
-        fg = sl > 0.1 * top
-        level = float(np.percentile(sl[fg], 98))
-        tissue = sl >= bright * level
-        if erosion:
-            tissue = ndimage.binary_erosion(tissue, np.ones((3, 3), bool), iterations=erosion)
-        mask[k] = tissue
+    if tissue == "bright":
+        for k, sl in enumerate(smooth):
+            top = float(sl.max())
+            if not top > 0:
+                continue
+            fg = sl > 0.1 * top
+            level = float(np.percentile(sl[fg], 98))
+            mask[k] = sl >= bright * level
+    else:
+        fg = np.zeros(x.shape, dtype=bool)
+        for k, sl in enumerate(smooth):
+            top = float(sl.max())
+            if top > 0:
+                filled = ndimage.binary_fill_holes(sl > 0.1 * top)
+                fg[k] = (ndimage.binary_erosion(filled, square, iterations=erosion)
+                         if erosion else filled)
+        if fg.any():
+            flat = fg & (grad <= np.quantile(grad[fg], 0.5))
+            values = smooth[flat]
+            top = float(np.percentile(values, 99.5))
+            if top > 0:
+                counts, edges = np.histogram(values, bins=100, range=(0.0, top))
+                peak = int(np.argmax(ndimage.gaussian_filter1d(counts.astype(float), 2.0)))
+                m = 0.5 * float(edges[peak] + edges[peak + 1])
+                mask = fg & (np.abs(smooth - m) <= width * m)
+    if erosion:
+        for k in range(mask.shape[0]):
+            mask[k] = ndimage.binary_erosion(mask[k], square, iterations=erosion)
     if flat_quantile < 1.0 and mask.any():
         limit = float(np.quantile(grad[mask], flat_quantile))
         mask &= grad <= limit

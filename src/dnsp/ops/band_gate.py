@@ -17,6 +17,23 @@ with ``sigma`` the input's noise level (fraction of the intensity scale,
 out-of-band energy is far above the noise, pass unchanged; on a noise-free input
 (``sigma = 0``) nothing changes; the in-band part ``P O`` is never touched, so a later
 data-consistency projection still holds.
+
+The **flat gate** (:func:`flat_gate`) fades ``R`` where the *anatomy* is flat, whatever the
+noise: away from edges there is nothing beyond the band to recover, so what a network puts
+there is invented (on the paper's blur its removal costs about 0.1 dB, while it is several
+times cubic interpolation's on real scans; docs/acquisition.md, "Flat gate"). Edges are found
+on the input ``I`` itself: with ``G`` an in-plane Gaussian of one input voxel (replicated
+borders), central differences per input voxel and ``max_5x5`` the largest value within two
+input voxels::
+
+    E = G * |grad (G * I)|^2,     W = max_5x5(E / (E + tau^2)) (bilinear to the output grid),
+    O' = P O + (1 - P)(W R)
+
+``tau`` is the edge contrast (intensity per input voxel, on the [0, 1] scale of the
+99.9th percentile) at which half is kept. The maximum keeps ``R`` up to two input voxels
+around an edge, where it cancels the Gibbs ringing of the band-limited ``P O`` (without it,
+stripes appear in a masked background next to a crisp edge). :func:`gate_beyond_band` applies
+both gates with one pair of projections.
 """
 
 from __future__ import annotations
@@ -25,26 +42,32 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = ["DEFAULT_GATE", "band_gate", "inband"]
+__all__ = ["DEFAULT_FLAT_GATE", "DEFAULT_GATE", "band_gate", "flat_gate", "flat_weight",
+           "gate_beyond_band", "inband"]
 
 #: Gate strength k of the shipped defaults (docs/acquisition.md: measured on simulations and
 #: on the native scans of ../shared/data).
 DEFAULT_GATE = 2.0
+#: Edge contrast tau of the flat gate of the shipped defaults (docs/acquisition.md, "Flat
+#: gate": tuned on the simulations and the issue's native scans, reported on held-out ones).
+DEFAULT_FLAT_GATE = 0.04
 
 
 def inband(x: Tensor, scale: int) -> Tensor:
-    """``P x``: the frequencies of ``x`` strictly inside a ``1 / scale`` matrix (float64).
+    """``P x``: the frequencies of ``x`` strictly inside a ``1 / scale`` matrix.
 
     Args:
-        x: Images ``(..., H, W)``.
+        x: Images ``(..., H, W)``; float32 and float64 keep their precision, other types are
+            computed in float64.
         scale: The factor s; the kept band is ``|k_y| < H / (2 s)``, ``|k_x| < W / (2 s)``
             (in cycles per image).
     """
     h, w = x.shape[-2:]
+    dtype = x.dtype if x.dtype in (torch.float32, torch.float64) else torch.float64
     ky = torch.fft.fftfreq(h, 1.0 / h, dtype=torch.float64).abs() < h / (2 * scale)
-    kx = torch.fft.fftfreq(w, 1.0 / w, dtype=torch.float64).abs() < w / (2 * scale)
-    mask = (ky[:, None] & kx[None, :]).to(torch.complex128)
-    return torch.fft.ifft2(torch.fft.fft2(x.to(torch.float64)) * mask).real
+    kx = torch.fft.rfftfreq(w, 1.0 / w, dtype=torch.float64) < w / (2 * scale)
+    mask = (ky[:, None] & kx[None, :]).to(dtype)
+    return torch.fft.irfft2(torch.fft.rfft2(x.to(dtype)) * mask, s=(h, w))
 
 
 def band_gate(out: Tensor, scale: int, noise: float, strength: float = DEFAULT_GATE) -> Tensor:
@@ -62,20 +85,138 @@ def band_gate(out: Tensor, scale: int, noise: float, strength: float = DEFAULT_G
     Raises:
         ValueError: A scale below 2, sides it does not divide, or a negative noise/strength.
     """
+    return gate_beyond_band(out, scale, noise=noise, strength=strength)
+
+
+def flat_weight(lr: Tensor, scale: int, threshold: float = DEFAULT_FLAT_GATE,
+                reach: int = 2) -> Tensor:
+    """The flat gate's weight ``W`` on the output grid (module docstring).
+
+    Args:
+        lr: The input slices ``(..., h, w)`` on the [0, 1] scale ``threshold`` is given in.
+        scale: The in-plane factor s >= 1 of the output grid ``(s h, s w)``.
+        threshold: tau > 0, the edge contrast per input voxel at which
+            ``E / (E + tau^2) = 1/2``.
+        reach: Input voxels around an edge over which its weight is kept (the local maximum
+            over ``(2 reach + 1)^2`` voxels; 0: none).
+
+    Returns:
+        ``W`` in [0, 1], ``(..., s h, s w)``, float32.
+
+    Raises:
+        ValueError: A bad scale, a non-positive threshold or fewer than 2 dimensions.
+    """
+    if isinstance(scale, bool) or not isinstance(scale, int) or scale < 1:
+        raise ValueError(f"scale must be an integer >= 1, got {scale!r}")
+    if not threshold > 0:
+        raise ValueError(f"threshold must be > 0, got {threshold!r}")
+    if lr.ndim < 2:
+        raise ValueError(f"lr must have at least 2 dimensions, got shape {tuple(lr.shape)}")
+    if isinstance(reach, bool) or not isinstance(reach, int) or reach < 0:
+        raise ValueError(f"reach must be an integer >= 0, got {reach!r}")
+    h, w = lr.shape[-2:]
+    x = lr.to(torch.float32).reshape(-1, 1, h, w)
+    smooth = _blur(x)
+    gy = torch.zeros_like(smooth)
+    gx = torch.zeros_like(smooth)
+    if h > 2:
+        gy[..., 1:-1, :] = (smooth[..., 2:, :] - smooth[..., :-2, :]) / 2
+    if w > 2:
+        gx[..., 1:-1] = (smooth[..., 2:] - smooth[..., :-2]) / 2
+    energy = _blur(gy * gy + gx * gx)
+    weight = energy / (energy + threshold**2)
+    if reach:
+        weight = F.max_pool2d(F.pad(weight, (reach,) * 4, mode="replicate"), 2 * reach + 1,
+                              stride=1)
+    if scale > 1:  # centre-aligned, as the SPEC grid
+        weight = F.interpolate(weight, scale_factor=scale, mode="bilinear", align_corners=False)
+    return weight.reshape(*lr.shape[:-2], h * scale, w * scale)
+
+
+def flat_gate(out: Tensor, lr: Tensor, threshold: float = DEFAULT_FLAT_GATE) -> Tensor:
+    """Fade the out-of-band part of ``out`` where the input ``lr`` has no edge.
+
+    Args:
+        out: Upscaled images ``(..., H, W)`` on the [0, 1] intensity scale.
+        lr: The input slices ``(..., H / s, W / s)`` they were upscaled from, s >= 2.
+        threshold: tau, the edge contrast per input voxel at which half of the out-of-band
+            part is kept; 0 turns the gate off.
+
+    Returns:
+        ``P O + (1 - P)(W R)`` (module docstring), dtype and shape of ``out``.
+
+    Raises:
+        ValueError: Shapes that are not an integer upscaling by s >= 2, or a negative
+            threshold.
+    """
+    return gate_beyond_band(out, _scale_of(out, lr), lr=lr, threshold=threshold)
+
+
+def gate_beyond_band(out: Tensor, scale: int, *, noise: float = 0.0, strength: float = 0.0,
+                     lr: Tensor | None = None, threshold: float = 0.0) -> Tensor:
+    """Both gates in one pass: ``P O + (1 - P)(W G)`` (module docstring).
+
+    Args:
+        out: Upscaled images ``(..., H, W)``, ``H`` and ``W`` multiples of ``scale``.
+        scale: The in-plane factor s >= 2.
+        noise: The input's noise level sigma (>= 0) for the noise gate.
+        strength: k of the noise gate (0: off).
+        lr: The input slices ``(..., H / s, W / s)`` (needed by the flat gate).
+        threshold: tau of the flat gate (0: off).
+
+    Returns:
+        The gated output, dtype and shape of ``out`` (``out`` itself when both are off).
+
+    Raises:
+        ValueError: A scale below 2, sides it does not divide, negative parameters, or a
+            flat gate without the matching ``lr``.
+    """
     if isinstance(scale, bool) or not isinstance(scale, int) or scale < 2:
         raise ValueError(f"scale must be an integer >= 2, got {scale!r}")
     if out.ndim < 2 or out.shape[-2] % scale or out.shape[-1] % scale:
         raise ValueError(f"out sides {tuple(out.shape[-2:])} are not multiples of {scale}")
     if not (noise >= 0 and strength >= 0):
         raise ValueError(f"noise and strength must be >= 0, got {noise!r} and {strength!r}")
+    if not threshold >= 0:
+        raise ValueError(f"threshold must be >= 0, got {threshold!r}")
     t2 = (strength * noise) ** 2
-    if t2 == 0:
+    if t2 == 0 and threshold == 0:
         return out
-    x = out.to(torch.float64)
+    # in the output's precision: float32 from the networks (the band split is exact to its
+    # rounding), float64 where asked
+    x = out if out.dtype in (torch.float32, torch.float64) else out.to(torch.float64)
     low = inband(x, scale)
-    r = x - low
-    flat = (r * r).reshape(-1, 1, *r.shape[-2:])
-    energy = F.avg_pool2d(F.pad(flat, (1, 1, 1, 1), mode="replicate"), 3, stride=1)
-    energy = energy.reshape(r.shape)
-    kept = r * energy / (energy + t2)
+    kept = x - low
+    if t2 > 0:
+        flat = (kept * kept).reshape(-1, 1, *kept.shape[-2:])
+        energy = F.avg_pool2d(F.pad(flat, (1, 1, 1, 1), mode="replicate"), 3, stride=1)
+        energy = energy.reshape(kept.shape)
+        kept = kept * energy / (energy + t2)
+    if threshold > 0:
+        if lr is None or _scale_of(out, lr) != scale:
+            raise ValueError(f"the flat gate needs the input slices of out, 1/{scale} of "
+                             f"{tuple(out.shape[-2:])}")
+        kept = kept * flat_weight(lr, scale, threshold).to(x.dtype)
     return (low + kept - inband(kept, scale)).to(out.dtype)  # the band stays P O
+
+
+def _scale_of(out: Tensor, lr: Tensor) -> int:
+    """The integer factor s >= 2 from ``lr`` ``(..., h, w)`` to ``out`` ``(..., s h, s w)``."""
+    h, w = lr.shape[-2:] if lr.ndim >= 2 else (0, 0)
+    s = out.shape[-1] // w if w else 0
+    if (s < 2 or out.shape[:-2] != lr.shape[:-2]
+            or tuple(out.shape[-2:]) != (h * s, w * s)):
+        raise ValueError(f"out {tuple(out.shape)} is not lr {tuple(lr.shape)} upscaled by an "
+                         "integer factor >= 2")
+    return s
+
+
+def _blur(x: Tensor, sigma: float = 1.0) -> Tensor:
+    """Gaussian of ``sigma`` pixels (truncated at 4 sigma, replicated borders) of
+    ``(B, 1, h, w)`` images: a short separable convolution."""
+    radius = int(4 * sigma + 0.5)
+    t = torch.arange(-radius, radius + 1, dtype=x.dtype, device=x.device)
+    k = torch.exp(-0.5 * (t / sigma) ** 2)
+    k = k / k.sum()
+    y = F.conv2d(F.pad(x, (radius, radius, 0, 0), mode="replicate"), k.view(1, 1, 1, -1))
+    return F.conv2d(F.pad(y, (0, 0, radius, radius), mode="replicate"), k.view(1, 1, -1, 1))
