@@ -107,6 +107,27 @@ def test_texture_against_bicubic() -> None:
     assert texture_vs_bicubic(np.zeros_like(lr), np.zeros_like(bic), 2) is None  # no tissue
 
 
+def test_texture_is_measured_on_the_dominant_tissue_not_a_lesion() -> None:
+    # a FLAIR-like stack: tissue at 0.4 around a small bright lesion at 0.9; texture added
+    # to the lesion only is not flat tissue's texture (the dominant class excludes it)
+    from dnsp.infer.assess import texture_vs_bicubic
+    from dnsp.ops import bicubic_upscale
+
+    rng = np.random.default_rng(4)
+    yy, xx = np.mgrid[:96, :96]
+    disc = (yy - 48) ** 2 + (xx - 48) ** 2 < 40**2
+    lesion = (yy - 40) ** 2 + (xx - 56) ** 2 < 8**2
+    lr = ((0.4 * disc + 0.5 * lesion) * disc
+          + 0.01 * rng.standard_normal((4, 96, 96)) * disc).astype(np.float32)
+    bic = bicubic_upscale(torch.from_numpy(lr), 2).numpy()
+    big = np.repeat(np.repeat(lesion, 2, 0), 2, 1)
+    textured = bic + (rng.normal(0, 0.05, bic.shape) * big).astype(np.float32)
+    assert texture_vs_bicubic(lr, textured, 2) == pytest.approx(1.0, abs=0.05)
+    everywhere = bic + (rng.normal(0, 0.05, bic.shape) * disc.repeat(2, 0).repeat(2, 1)
+                        ).astype(np.float32)
+    assert texture_vs_bicubic(lr, everywhere, 2) > 2.0
+
+
 def test_the_per_file_line_reports_texture(tmp_path: Path,
                                            capsys: pytest.CaptureFixture[str]) -> None:
     inp = tmp_path / "lr.nii.gz"

@@ -202,9 +202,9 @@ def _process(plan: BidsPlan, image: BidsImage, out_rel: Path, st: _Settings) -> 
         "ServedBy": reports[0].served or None,
         "TextureVsBicubic": (None if reports[0].texture is None
                              else round(reports[0].texture, 3)),
-        "TextureDescription": ("texture the output invents beyond the source's band over flat "
-                               "tissue, as a multiple of bicubic interpolation's (8 middle "
-                               "slices; dnsp.infer.assess.texture_vs_bicubic)"),
+        "TextureDescription": ("texture the output invents beyond the source's band over the "
+                               "dominant flat tissue, as a multiple of bicubic interpolation's "
+                               "(8 middle slices; dnsp.infer.assess.texture_vs_bicubic)"),
         "InputShape": [int(n) for n in lr.data.shape],
         "InputVoxelSize": lr_vox,
         "OutputShape": [int(n) for n in hr.data.shape],

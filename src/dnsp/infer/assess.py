@@ -29,7 +29,7 @@ from dnsp.acquisition import (
 )
 from dnsp.data.orientation import to_axial_stack
 from dnsp.infer.consistency import consistency_psnr
-from dnsp.metrics import invented_texture
+from dnsp.metrics import flat_tissue_mask, invented_texture
 from dnsp.ops import bicubic_upscale
 
 __all__ = ["N_ESTIMATE", "TEXTURE_SLICES", "UpscaleReport", "assess_upscale",
@@ -127,7 +127,10 @@ def texture_vs_bicubic(lr: np.ndarray, hr: np.ndarray, scale: int,
 
     ``invented_texture(lr, hr) / invented_texture(lr, bicubic(lr))``
     (:func:`dnsp.metrics.invented_texture`: the RMS beyond the input's band over flat tissue,
-    relative to the input's fine-scale fluctuation) on the ``n`` middle slices.
+    relative to the input's fine-scale fluctuation) on the ``n`` middle slices. The flat
+    tissue is the dominant one (``flat_tissue_mask(tissue="dominant")``: white matter of a
+    T1, the normal-appearing tissue of a FLAIR, whose brightest tissue is a lesion), or the
+    brightest where that class is too thin to survive the erosion (e.g. at 2 mm).
 
     Args:
         lr: The input's slices ``(N, h, w)`` in the upscaled plane.
@@ -145,8 +148,12 @@ def texture_vs_bicubic(lr: np.ndarray, hr: np.ndarray, scale: int,
     x = np.ascontiguousarray(lr[start:start + n], dtype=np.float32)
     y = np.ascontiguousarray(hr[start:start + n], dtype=np.float32)
     try:
-        ref = invented_texture(x, bicubic_upscale(torch.from_numpy(x), scale).numpy(), scale)
-        out = invented_texture(x, y, scale)
+        mask = flat_tissue_mask(x, tissue="dominant")
+        if not mask.any():
+            mask = flat_tissue_mask(x)
+        ref = invented_texture(x, bicubic_upscale(torch.from_numpy(x), scale).numpy(), scale,
+                               mask)
+        out = invented_texture(x, y, scale, mask)
     except ValueError:
         return None
     return out.score / ref.score if ref.score > 0 else None
