@@ -39,7 +39,7 @@ from dnsp.methods import build_method
 from dnsp.metrics import invented_texture
 from dnsp.metrics.image import psnr
 from dnsp.ops import bicubic_upscale
-from dnsp.ops.band_gate import DEFAULT_FLAT_GATE, DEFAULT_GATE
+from dnsp.ops.band_gate import DEFAULT_FLAT_GATE, DEFAULT_GATE, shipped_gates
 from dnsp.ops.kspace import zero_fill_upscale
 from dnsp.paths import shared_data_root
 
@@ -165,12 +165,11 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
     heads = test_heads(args.ixi_subjects, args.slices)
+    gates = shipped_gates(named=args.given)  # as dnsp upscale
+    gate = args.gate if args.gate is not None else gates["gate"]
+    flat = args.flat_gate if args.flat_gate is not None else gates["flat"]
     rows = [r for s in args.scales
-            for r in measure(s, args.model, heads, args.ensemble,
-                             args.gate if args.gate is not None
-                             else 0.0 if args.given else DEFAULT_GATE, args.given,
-                             args.flat_gate if args.flat_gate is not None
-                             else 0.0 if args.given else DEFAULT_FLAT_GATE)]
+            for r in measure(s, args.model, heads, args.ensemble, gate, args.given, flat)]
     for s in args.scales:
         mine = [r for r in rows if r["scale"] == s and not r["case"].startswith("gaussian")]
         gains = [r["gain"] for r in mine]

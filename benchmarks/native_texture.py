@@ -46,7 +46,7 @@ from dnsp.infer.volume import intensity_map, plane_estimate, resolve_plane
 from dnsp.methods import build_method, has_capability
 from dnsp.methods.base import SRMethod
 from dnsp.metrics import fine_texture, flat_tissue_mask, invented_texture
-from dnsp.ops.band_gate import DEFAULT_FLAT_GATE, DEFAULT_GATE
+from dnsp.ops.band_gate import DEFAULT_FLAT_GATE, DEFAULT_GATE, shipped_gates
 from dnsp.paths import shared_data_root
 
 SCALE = 2
@@ -206,10 +206,9 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    gate = args.gate if args.gate is not None else (DEFAULT_GATE if args.acquisition is None
-                                                    else 0.0)  # as dnsp upscale
-    flat = args.flat_gate if args.flat_gate is not None else (
-        DEFAULT_FLAT_GATE if args.acquisition is None else 0.0)
+    gates = shipped_gates(named=args.acquisition is not None)  # as dnsp upscale
+    gate = args.gate if args.gate is not None else gates["gate"]
+    flat = args.flat_gate if args.flat_gate is not None else gates["flat"]
     methods = build_methods(args.threads, gate, args.model, args.acquisition, flat)
     rows = []
     chosen = scans if args.set == "issue" else held_out_scans

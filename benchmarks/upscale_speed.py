@@ -62,13 +62,13 @@ else:
     if method != "none":  # as dnsp upscale --method: bicubic unclipped
         method = build_method(method, params={"clip": False} if method == "bicubic" else None)
     else:
-        from dnsp.ops.band_gate import DEFAULT_FLAT_GATE, DEFAULT_GATE
+        from dnsp.ops.band_gate import shipped_gates
         # as dnsp upscale without --acquisition: both gates and the range floor
         method = build_method(None if model == "default" else MODEL_PREFIX + model, scale,
                               device="cpu",
                               threads=auto_threads() if threads == "default" else int(threads),
                               ensemble=None if ensemble == "default" else int(ensemble),
-                              gate=DEFAULT_GATE, flat=DEFAULT_FLAT_GATE, keep_range=True)
+                              keep_range=True, **shipped_gates(named=False))
     info["method"] = method.name
     if case == "dnsp":
         t0 = time.perf_counter(); c0 = time.process_time()

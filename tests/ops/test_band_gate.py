@@ -183,3 +183,10 @@ def test_flat_gate_bad_arguments(out_shape: tuple[int, ...], lr_shape: tuple[int
         flat_weight(torch.zeros(4, 4), 2, 0.0)
     with pytest.raises(ValueError, match="reach"):
         flat_weight(torch.zeros(4, 4), 2, 0.04, -1)
+
+
+def test_shipped_gates_on_when_estimated_off_when_named() -> None:
+    from dnsp.ops.band_gate import DEFAULT_FLAT_GATE, DEFAULT_GATE, shipped_gates
+
+    assert shipped_gates(named=False) == {"gate": DEFAULT_GATE, "flat": DEFAULT_FLAT_GATE}
+    assert shipped_gates(named=True) == {"gate": 0.0, "flat": 0.0}

@@ -267,10 +267,11 @@ def build_method(args: argparse.Namespace, scale: int, acquisition: Acquisition 
     from dnsp.methods import MODEL_PREFIX
     from dnsp.methods import build_method as build
     from dnsp.methods.tiling import auto_threads
-    from dnsp.ops.band_gate import DEFAULT_FLAT_GATE, DEFAULT_GATE
+    from dnsp.ops.band_gate import shipped_gates
 
     method = args.method.lower() if args.method else None
     spec = method or (MODEL_PREFIX + args.model if args.model else None)
+    gates = shipped_gates(named=acquisition is not None)
     try:
         # bicubic keeps every intensity (unclipped); LRTV and SRSW clip to [0, 1] as evaluated
         network = spec is None or spec.startswith(MODEL_PREFIX)
@@ -284,12 +285,10 @@ def build_method(args: argparse.Namespace, scale: int, acquisition: Acquisition 
                      threads=args.threads if args.threads is not None else auto_threads(),
                      max_pixels=args.tile_pixels, ensemble=args.ensemble,
                      given=acquisition is not None,
-                     # the gate answers an unknown input's noise; a named acquisition
-                     # gets its own model and projection, and the gate only when asked
-                     gate=(args.gate if args.gate is not None
-                           else DEFAULT_GATE if acquisition is None else 0.0),
-                     flat=(args.flat_gate if args.flat_gate is not None
-                           else DEFAULT_FLAT_GATE if acquisition is None else 0.0),
+                     # the gates answer an unknown input; a named acquisition gets its
+                     # own model and projection, and the gates only when asked
+                     gate=(args.gate if args.gate is not None else gates["gate"]),
+                     flat=(args.flat_gate if args.flat_gate is not None else gates["flat"]),
                      keep_range=network)
     except ValueError as exc:  # e.g. a tile too small for the network's margin
         raise InputError(str(exc)) from exc

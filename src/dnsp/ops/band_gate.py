@@ -22,9 +22,9 @@ The **flat gate** (:func:`flat_gate`) fades ``R`` where the *anatomy* is flat, w
 noise: away from edges there is nothing beyond the band to recover, so what a network puts
 there is invented (on the paper's blur its removal costs about 0.1 dB, while it is several
 times cubic interpolation's on real scans; docs/acquisition.md, "Flat gate"). Edges are found
-on the input ``I`` itself: with ``G`` an in-plane Gaussian of one input voxel (replicated
-borders), central differences per input voxel and ``max_5x5`` the largest value within two
-input voxels::
+on the input ``I`` itself: with ``G`` an in-plane Gaussian of one input voxel (reflected
+borders, :func:`dnsp.ops.resize.gaussian_blur2d`), central differences per input voxel and
+``max_5x5`` the largest value within two input voxels::
 
     E = G * |grad (G * I)|^2,     W = max_5x5(E / (E + tau^2)) (bilinear to the output grid),
     O' = P O + (1 - P)(W R)
@@ -42,8 +42,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from dnsp.ops.resize import gaussian_blur2d
+
 __all__ = ["DEFAULT_FLAT_GATE", "DEFAULT_GATE", "band_gate", "flat_gate", "flat_weight",
-           "gate_beyond_band", "inband"]
+           "gate_beyond_band", "inband", "shipped_gates"]
 
 #: Gate strength k of the shipped defaults (docs/acquisition.md: measured on simulations and
 #: on the native scans of ../shared/data).
@@ -51,6 +53,14 @@ DEFAULT_GATE = 2.0
 #: Edge contrast tau of the flat gate of the shipped defaults (docs/acquisition.md, "Flat
 #: gate": tuned on the simulations and the issue's native scans, reported on held-out ones).
 DEFAULT_FLAT_GATE = 0.04
+
+
+def shipped_gates(named: bool) -> dict[str, float]:
+    """The gates of ``dnsp upscale``: ``{"gate": k, "flat": tau}``, both on when the
+    acquisition is estimated, both off when the user names it (its model and projection
+    serve it); keywords of :func:`dnsp.methods.build_method`."""
+    return ({"gate": 0.0, "flat": 0.0} if named
+            else {"gate": DEFAULT_GATE, "flat": DEFAULT_FLAT_GATE})
 
 
 def inband(x: Tensor, scale: int) -> Tensor:
@@ -116,14 +126,15 @@ def flat_weight(lr: Tensor, scale: int, threshold: float = DEFAULT_FLAT_GATE,
         raise ValueError(f"reach must be an integer >= 0, got {reach!r}")
     h, w = lr.shape[-2:]
     x = lr.to(torch.float32).reshape(-1, 1, h, w)
-    smooth = _blur(x)
-    gy = torch.zeros_like(smooth)
-    gx = torch.zeros_like(smooth)
+    # grad (G * I) as G * grad I (they commute away from the borders): exactly 0 on flat input
+    gy = torch.zeros_like(x)
+    gx = torch.zeros_like(x)
     if h > 2:
-        gy[..., 1:-1, :] = (smooth[..., 2:, :] - smooth[..., :-2, :]) / 2
+        gy[..., 1:-1, :] = (x[..., 2:, :] - x[..., :-2, :]) / 2
     if w > 2:
-        gx[..., 1:-1] = (smooth[..., 2:] - smooth[..., :-2]) / 2
-    energy = _blur(gy * gy + gx * gx)
+        gx[..., 1:-1] = (x[..., 2:] - x[..., :-2]) / 2
+    gy, gx = gaussian_blur2d(gy, 1.0), gaussian_blur2d(gx, 1.0)
+    energy = gaussian_blur2d(gy * gy + gx * gx, 1.0)
     weight = energy / (energy + threshold**2)
     if reach:
         weight = F.max_pool2d(F.pad(weight, (reach,) * 4, mode="replicate"), 2 * reach + 1,
@@ -209,14 +220,3 @@ def _scale_of(out: Tensor, lr: Tensor) -> int:
         raise ValueError(f"out {tuple(out.shape)} is not lr {tuple(lr.shape)} upscaled by an "
                          "integer factor >= 2")
     return s
-
-
-def _blur(x: Tensor, sigma: float = 1.0) -> Tensor:
-    """Gaussian of ``sigma`` pixels (truncated at 4 sigma, replicated borders) of
-    ``(B, 1, h, w)`` images: a short separable convolution."""
-    radius = int(4 * sigma + 0.5)
-    t = torch.arange(-radius, radius + 1, dtype=x.dtype, device=x.device)
-    k = torch.exp(-0.5 * (t / sigma) ** 2)
-    k = k / k.sum()
-    y = F.conv2d(F.pad(x, (radius, radius, 0, 0), mode="replicate"), k.view(1, 1, 1, -1))
-    return F.conv2d(F.pad(y, (0, 0, radius, radius), mode="replicate"), k.view(1, 1, -1, 1))
