@@ -29,7 +29,7 @@ def _reduced(name: str) -> np.ndarray:
 @pytest.mark.parametrize(("acquisition", "served"), [
     ("gaussian", "with dnsp-edsr-mix-x2 (robust default: read as a smooth band limit and "
                  "deblurred; for a scan at its own resolution, --acquisition kspace keeps it "
-                 "as acquired, noise gate 2, flat gate 0.04)"),
+                 "as acquired, noise gate 2, flat gate 0.04 x10)"),
     # the phantom's 3 % noise makes its k-space reduction unsure: a scan read at its own
     # resolution, given to the k-space model and projected onto its data
     ("kspace", "with dnsp-edsr-ks-x2 (unknown: read as k-space at its own resolution, its "

@@ -13,6 +13,7 @@ from dnsp.methods import build_method
 from dnsp.methods.by_estimate import ByEstimate
 from dnsp.methods.network import NATIVE_EXACT_BELOW, PROJECT_EXACT_BELOW, NetworkMethod
 from dnsp.methods.pretrained import default_model
+from dnsp.ops.band_gate import SMOOTH_READ_PASSES
 
 from .conftest import phantom_stack
 
@@ -59,13 +60,17 @@ def test_routes_by_label(robust: ByEstimate, label: str, network: str,
         assert (fixed.damping == 0.0) == (label == "unknown")
     else:
         assert fixed.consistency == "off"
+    # a smooth read is deblurred: its flat gate localizes what lies beyond the band harder
+    assert fixed.flat_passes == (SMOOTH_READ_PASSES if label == "gaussian" else 1)
     # routing copies: the router's own networks are unchanged
     assert robust.sharp.exact_below == PROJECT_EXACT_BELOW and robust.sharp.served == ""
+    assert robust.smooth.flat_passes == robust.sharp.flat_passes == 1
 
 
 def test_too_small_to_estimate_gets_the_default(robust: ByEstimate) -> None:
     fixed = robust.for_volume(estimate=None)
     assert fixed.name == robust.smooth.name and "too small" in fixed.served
+    assert fixed.flat_passes == 1  # not known to be smooth
 
 
 def test_unknown_is_read_as_kspace_at_its_own_resolution() -> None:

@@ -4,6 +4,7 @@ floor."""
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 
@@ -18,7 +19,8 @@ from dnsp.methods.by_estimate import ByEstimate
 from dnsp.methods.network import PROJECT_BELOW_NOISE, PROJECT_EXACT_BELOW, NetworkMethod
 from dnsp.methods.pretrained import default_model
 from dnsp.metrics import invented_texture
-from dnsp.ops.band_gate import DEFAULT_FLAT_GATE, DEFAULT_GATE
+from dnsp.metrics.image import psnr
+from dnsp.ops.band_gate import DEFAULT_FLAT_GATE, DEFAULT_GATE, SMOOTH_READ_PASSES, inband
 
 from .conftest import phantom_stack
 
@@ -160,7 +162,33 @@ def test_flat_gate_fades_texture_beyond_the_band() -> None:
     assert invented_texture(lr, b, 2).score < 0.9 * invented_texture(lr, a, 2).score
     assert float(np.abs(b - a).max()) < 0.05  # fine detail only (formula: test_band_gate.py)
     both = build_method(None, 2, threads=1, gate=DEFAULT_GATE, flat=DEFAULT_FLAT_GATE)
+    passes = f" x{SMOOTH_READ_PASSES}" if est.label == "gaussian" else ""
     assert both.for_volume(estimate=est).gates == (f"noise gate {DEFAULT_GATE:g}, flat gate "
-                                                   f"{DEFAULT_FLAT_GATE:g}")
+                                                   f"{DEFAULT_FLAT_GATE:g}{passes}")
     with pytest.raises(ValueError, match="flat"):
         NetworkMethod(torch.nn.Identity(), 2, flat=-1.0)
+    with pytest.raises(ValueError, match="flat_passes"):
+        NetworkMethod(torch.nn.Identity(), 2, flat=0.04, flat_passes=0)
+
+
+def test_smooth_reads_get_more_passes_of_the_flat_gate() -> None:
+    # the paper's blur is read as a smooth band limit: the default deblurs it and localizes
+    # what it adds beyond the band with more passes, which takes texture out of flat tissue
+    hr = phantom_stack(4, 64, seed=9)
+    lr = get_acquisition("gaussian", scale=2).simulate(torch.from_numpy(hr)).numpy()
+    est = estimate_volume(lr, 2)
+    assert est.label == "gaussian"
+    served = build_method(None, 2, threads=1, flat=DEFAULT_FLAT_GATE).for_volume(estimate=est)
+    assert served.flat_passes == SMOOTH_READ_PASSES
+    assert served.gates == f"flat gate {DEFAULT_FLAT_GATE:g} x{SMOOTH_READ_PASSES}"
+    one = copy.copy(served)
+    one.flat_passes = 1
+    a, b = one.upscale_stack(lr, 2), served.upscale_stack(lr, 2)
+    assert invented_texture(lr, b, 2).score < invented_texture(lr, a, 2).score
+    # only what lies beyond the band changes; on this phantom it comes closer to the truth
+    # (+1.2 to +1.6 dB: its flat regions had texture)
+    torch.testing.assert_close(inband(torch.from_numpy(b), 2), inband(torch.from_numpy(a), 2),
+                               atol=1e-5, rtol=0)
+    for k in range(len(hr)):
+        assert (psnr(np.clip(b[k], 0, 1), hr[k], data_range=1.0)
+                > psnr(np.clip(a[k], 0, 1), hr[k], data_range=1.0) + 0.5)

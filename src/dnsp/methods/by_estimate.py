@@ -6,7 +6,9 @@ to one of two networks (issue 28, docs/acquisition.md "Native scans"):
 
 * read as a **smooth band limit** (``gaussian``: the paper's blur, an apodised k-space,
   an interpolated image) -> the default trained on the mixture of acquisitions, which
-  undoes the blur, as before;
+  undoes the blur, as before, its flat gate with
+  :data:`~dnsp.ops.band_gate.SMOOTH_READ_PASSES` passes (the deblurred edges' out-of-band
+  tails kept out of flat tissue: docs/acquisition.md, "Flat gate");
 * read as **k-space** (``kspace``), or **unknown** -> the model for k-space acquisitions
   (``dnsp-edsr-ks-x2``), projected onto the data with the k-space operator
   (:meth:`dnsp.acquisition.Acquisition.project`), damped by the input's noise. A scan the
@@ -31,6 +33,7 @@ import numpy as np
 
 from dnsp.acquisition import AcquisitionEstimate, estimate_volume
 from dnsp.methods.network import NATIVE_EXACT_BELOW, PROJECT_EXACT_BELOW, NetworkMethod
+from dnsp.ops.band_gate import SMOOTH_READ_PASSES
 
 __all__ = ["ByEstimate"]
 
@@ -72,6 +75,8 @@ class ByEstimate:
         :attr:`~NetworkMethod.served` reason set."""
         if estimate is None or estimate.label == "gaussian":
             chosen = copy.copy(self.smooth)
+            if estimate is not None:
+                chosen.flat_passes = SMOOTH_READ_PASSES
             chosen.served = ("robust default: read as a smooth band limit and deblurred; "
                              "for a scan at its own resolution, --acquisition kspace keeps "
                              "it as acquired" if estimate

@@ -160,6 +160,10 @@ class NetworkMethod:
         flat: Edge contrast tau of the flat gate (:func:`dnsp.ops.band_gate.flat_gate`;
             0: off): what the network adds beyond the input's band is faded where the
             input has no edge stronger than tau per input voxel.
+        flat_passes: Passes n >= 1 of the flat gate (``passes`` of
+            :func:`dnsp.ops.band_gate.flat_gate`); :class:`dnsp.methods.ByEstimate` sets
+            :data:`~dnsp.ops.band_gate.SMOOTH_READ_PASSES` for volumes read as a smooth band
+            limit.
         keep_range: Keep the output at or above the input's minimum (the projection and
             sharpening otherwise undershoot at the edge of a skull-stripped brain).
         exact_below: Noise level below which the weighted projection treats the data as
@@ -204,6 +208,7 @@ class NetworkMethod:
         projector: Acquisition | None = None,
         gate: float = 0.0,
         flat: float = 0.0,
+        flat_passes: int = 1,
         keep_range: bool = False,
         exact_below: float | None = None,
     ) -> None:
@@ -234,6 +239,9 @@ class NetworkMethod:
         if not flat >= 0:
             raise ValueError(f"flat must be >= 0, got {flat!r}")
         self.flat = float(flat)
+        if isinstance(flat_passes, bool) or not isinstance(flat_passes, int) or flat_passes < 1:
+            raise ValueError(f"flat_passes must be an integer >= 1, got {flat_passes!r}")
+        self.flat_passes = flat_passes
         self.keep_range = bool(keep_range)
         self.exact_below = PROJECT_EXACT_BELOW if exact_below is None else float(exact_below)
         if not self.exact_below >= 0:
@@ -272,9 +280,13 @@ class NetworkMethod:
 
     @property
     def gates(self) -> str:
-        """The gates in effect, for reports: ``"noise gate 2, flat gate 0.04"`` ("" if none)."""
+        """The gates in effect, for reports: ``"noise gate 2, flat gate 0.04"``, with
+        ``" x5"`` for 5 passes of the flat gate ("" if none)."""
         words = [f"noise gate {self.gate:g}"] if self.gate > 0 else []
-        return ", ".join(words + ([f"flat gate {self.flat:g}"] if self.flat > 0 else []))
+        if self.flat > 0:
+            passes = f" x{self.flat_passes}" if self.flat_passes > 1 else ""
+            words.append(f"flat gate {self.flat:g}{passes}")
+        return ", ".join(words)
 
     def _run_ensemble(self, x: torch.Tensor) -> torch.Tensor:
         """Mean of ``T^-1 F(T x)`` over the first ``ensemble`` transforms T of :data:`DIHEDRAL`."""
@@ -378,7 +390,7 @@ class NetworkMethod:
         if s > 1 and ((self.gate > 0 and noise) or self.flat > 0):
             out = gate_beyond_band(torch.from_numpy(out), s, noise=noise or 0.0,
                                    strength=self.gate, lr=torch.from_numpy(arr),
-                                   threshold=self.flat).numpy()
+                                   threshold=self.flat, passes=self.flat_passes).numpy()
         out = self._data_consistency(arr, out, noise)
         if self.keep_range:
             np.maximum(out, arr.min(), out=out)
