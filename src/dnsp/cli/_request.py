@@ -135,7 +135,8 @@ def add_upscale_arguments(parser: argparse.ArgumentParser, *, scale_default: int
                         "fades it where the anatomy has no edge of contrast T per input "
                         "voxel (intensity scale 0-1 of the 99.9th percentile), where there is "
                         "nothing beyond the band to recover (0: off; default 0.04 with "
-                        "--acquisition auto, 0 with a named acquisition; docs/acquisition.md)")
+                        "--acquisition auto, 0 with a named acquisition; ten passes on a scan "
+                        "read as a smooth band limit; docs/acquisition.md)")
     parser.add_argument("--tile-pixels", type=int, default=None, metavar="N",
                         help="largest tile (HR pixels, overlap included) per network call; "
                         "bounds memory (default 1048576 = 1024 x 1024)")
